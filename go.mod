@@ -1,0 +1,3 @@
+module primus.dev/primus
+
+go 1.26.0

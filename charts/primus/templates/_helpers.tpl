@@ -1,0 +1,153 @@
+{{/*
+Names. Every name used in two places comes from one helper, so a Role's
+resourceNames and the Deployment's args can never disagree.
+*/}}
+
+{{/* primus.name is the chart name, or nameOverride. */}}
+{{- define "primus.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* primus.fullname is the prefix of every resource name. */}}
+{{- define "primus.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* primus.chart is name-version, for the helm.sh/chart label. */}}
+{{- define "primus.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* primus.selectorLabels select exactly this release's pods. */}}
+{{- define "primus.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "primus.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* primus.labels go on every resource. */}}
+{{- define "primus.labels" -}}
+helm.sh/chart: {{ include "primus.chart" . }}
+{{ include "primus.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: primus
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* primus.serviceAccountName is the ServiceAccount the pods run as. */}}
+{{- define "primus.serviceAccountName" -}}
+{{- $sa := .Values.serviceAccount | default dict }}
+{{- if dig "create" true $sa }}
+{{- default (include "primus.fullname" .) (dig "name" "" $sa) }}
+{{- else }}
+{{- default "default" (dig "name" "" $sa) }}
+{{- end }}
+{{- end }}
+
+{{/*
+primus.leaderElection is the leaderElection section with every default
+filled in, as YAML (use: include "primus.leaderElection" . | fromYaml).
+Templates read it instead of .Values.leaderElection so an upgrade with
+--reuse-values from a release whose stored values lack a key still renders.
+*/}}
+{{- define "primus.leaderElection" -}}
+{{- $le := .Values.leaderElection | default dict }}
+enabled: {{ dig "enabled" true $le }}
+leaseName: {{ default (printf "%s-leader" (include "primus.fullname" .)) (dig "leaseName" "" $le) | quote }}
+namespace: {{ default .Release.Namespace (dig "namespace" "" $le) | quote }}
+leaseDuration: {{ dig "leaseDuration" "15s" $le | quote }}
+renewDeadline: {{ dig "renewDeadline" "10s" $le | quote }}
+retryPeriod: {{ dig "retryPeriod" "2s" $le | quote }}
+createLease: {{ dig "createLease" true $le }}
+podDeletionCost: {{ dig "podDeletionCost" true $le }}
+{{- end }}
+
+{{/* primus.leaseName is the name of the leader-election Lease. */}}
+{{- define "primus.leaseName" -}}
+{{- (include "primus.leaderElection" . | fromYaml).leaseName }}
+{{- end }}
+
+{{/* primus.leaseNamespace is the namespace of the leader-election Lease. */}}
+{{- define "primus.leaseNamespace" -}}
+{{- (include "primus.leaderElection" . | fromYaml).namespace }}
+{{- end }}
+
+{{/* primus.replicaCount is replicaCount, 1 when a stored release lacks it. */}}
+{{- define "primus.replicaCount" -}}
+{{- if hasKey .Values "replicaCount" }}{{ int .Values.replicaCount }}{{ else }}1{{ end }}
+{{- end }}
+
+{{/* primus.pdb is the podDisruptionBudget section with defaults, as YAML. */}}
+{{- define "primus.pdb" -}}
+{{- $p := .Values.podDisruptionBudget | default dict }}
+enabled: {{ dig "enabled" true $p }}
+{{- $min := dig "minAvailable" nil $p }}
+{{- if not (kindIs "invalid" $min) }}
+minAvailable: {{ toJson $min }}
+{{- end }}
+{{- $max := dig "maxUnavailable" nil $p }}
+{{- if not (kindIs "invalid" $max) }}
+maxUnavailable: {{ toJson $max }}
+{{- end }}
+unhealthyPodEvictionPolicy: {{ dig "unhealthyPodEvictionPolicy" "AlwaysAllow" $p }}
+{{- end }}
+
+{{/* primus.pdbEnabled is "true" when the PodDisruptionBudget is rendered. */}}
+{{- define "primus.pdbEnabled" -}}
+{{- $pdb := include "primus.pdb" . | fromYaml }}
+{{- and $pdb.enabled (gt (int (include "primus.replicaCount" .)) 1) }}
+{{- end }}
+
+{{/*
+primus.durationMs converts a Go duration with one unit (500ms, 15s, 1m, 1h)
+to milliseconds. Use: include "primus.durationMs" (list "key" value).
+*/}}
+{{- define "primus.durationMs" -}}
+{{- $key := index . 0 }}
+{{- $d := toString (index . 1) }}
+{{- if not (regexMatch "^[0-9]+(ms|s|m|h)$" $d) }}
+{{- fail (printf "%s: %q is not a duration like 500ms, 15s or 1m" $key $d) }}
+{{- end }}
+{{- $n := regexFind "^[0-9]+" $d | int64 }}
+{{- $unit := trimPrefix (regexFind "^[0-9]+" $d) $d }}
+{{- $scale := get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit }}
+{{- mul $n $scale }}
+{{- end }}
+
+{{/*
+primus.scaledPercent resolves an int-or-percentage against a replica count,
+rounding up as the disruption controller does.
+Use: include "primus.scaledPercent" (list value replicas).
+*/}}
+{{- define "primus.scaledPercent" -}}
+{{- $v := toString (index . 0) }}
+{{- $replicas := int (index . 1) }}
+{{- if hasSuffix "%" $v }}
+{{- $p := trimSuffix "%" $v | int }}
+{{- div (add (mul $replicas $p) 99) 100 }}
+{{- else }}
+{{- int $v }}
+{{- end }}
+{{- end }}
+
+{{/* primus.image is the container image reference. */}}
+{{- define "primus.image" -}}
+{{- $img := .Values.image | default dict }}
+{{- $repo := dig "repository" "ghcr.io/primus-dev/primus" $img }}
+{{- with dig "digest" "" $img }}
+{{- printf "%s@%s" $repo . }}
+{{- else }}
+{{- printf "%s:%s" $repo (default .Chart.AppVersion (dig "tag" "" $img)) }}
+{{- end }}
+{{- end }}

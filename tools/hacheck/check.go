@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -114,14 +115,16 @@ func runMatrix(w io.Writer, vf valueFlags, chart, path, output string) error {
 
 func summary(r action.MatrixResult) string {
 	if r.Error != "" {
-		return "render error: " + r.Error
+		return "render error: " + strings.ReplaceAll(r.Error, "\n", "; ")
 	}
 	if len(r.Findings) == 0 {
 		return "none"
 	}
 	var ids []string
 	for _, f := range r.Findings {
-		ids = append(ids, f.Rule)
+		if !slices.Contains(ids, f.Rule) {
+			ids = append(ids, f.Rule)
+		}
 	}
 	return strings.Join(ids, ", ")
 }

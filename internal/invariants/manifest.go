@@ -2,6 +2,7 @@ package invariants
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,15 +162,23 @@ type LeaderElection struct {
 func leaderElection(d *appsv1.Deployment) LeaderElection {
 	le := LeaderElection{LeaseNamespace: d.Namespace}
 	for _, c := range d.Spec.Template.Spec.Containers {
-		for _, arg := range append(append([]string{}, c.Command...), c.Args...) {
+		args := append(append([]string{}, c.Command...), c.Args...)
+		for i, arg := range args {
 			name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
 			if !strings.HasPrefix(arg, "-") {
 				continue
 			}
+			if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				// "--flag value": read only by the flags that take a value;
+				// a bool flag never consumes the next argument.
+				value = args[i+1]
+			}
 			switch name {
 			case "leader-elect", "leader-election", "enable-leader-election":
 				le.Configured, le.Container = true, c.Name
-				le.Enabled = !hasValue || value == "true"
+				// pflag parses bools with strconv.ParseBool (1, t, True...).
+				enabled, err := strconv.ParseBool(value)
+				le.Enabled = !hasValue || (err == nil && enabled)
 			case "leader-election-id", "leader-elect-resource-name":
 				le.Configured, le.LeaseName = true, value
 			case "leader-election-namespace", "leader-elect-resource-namespace":

@@ -5,6 +5,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -12,11 +14,40 @@ import (
 func (m *Manifest) pdbsFor(d *appsv1.Deployment) []*policyv1.PodDisruptionBudget {
 	var out []*policyv1.PodDisruptionBudget
 	for _, p := range m.PDBs {
-		if p.Namespace == d.Namespace && selects(p.Spec.Selector, podLabels(d)) {
+		if p.Namespace == d.Namespace && pdbSelects(p, podLabels(d)) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// pdbSelects reports whether a PDB selects the pod labels. Unlike the
+// scheduling selectors, policy/v1 reads an empty selector ({}) as every pod
+// in the namespace; a missing selector selects none.
+func pdbSelects(p *policyv1.PodDisruptionBudget, pod labels.Set) bool {
+	s, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+	return err == nil && s.Matches(pod)
+}
+
+// strayPDB reports whether a PDB in the namespace selects no Deployment
+// (pdb-selector reports it; pdb-present does not report it again).
+func (m *Manifest) strayPDB(namespace string) bool {
+	for _, p := range m.PDBs {
+		if p.Namespace == namespace && !m.pdbMatched(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// pdbMatched reports whether the PDB selects the pods of some Deployment.
+func (m *Manifest) pdbMatched(p *policyv1.PodDisruptionBudget) bool {
+	for _, d := range m.Deployments {
+		if p.Namespace == d.Namespace && pdbSelects(p, podLabels(d)) {
+			return true
+		}
+	}
+	return false
 }
 
 func checkPDBPresent(m *Manifest, _ Expectation) []Finding {
@@ -24,7 +55,7 @@ func checkPDBPresent(m *Manifest, _ Expectation) []Finding {
 	for _, d := range m.Deployments {
 		n, pdbs := replicas(d), m.pdbsFor(d)
 		switch {
-		case n > 1 && len(pdbs) == 0 && len(m.PDBs) == 0:
+		case n > 1 && len(pdbs) == 0 && !m.strayPDB(d.Namespace):
 			out = append(out, Finding{Rule: "pdb-present", Object: ref("Deployment", d),
 				Message: fmt.Sprintf("%d replicas and no PodDisruptionBudget: a node drain may evict every replica at once", n)})
 		case n == 1 && len(pdbs) > 0:
@@ -40,11 +71,7 @@ func checkPDBPresent(m *Manifest, _ Expectation) []Finding {
 func checkPDBSelector(m *Manifest, _ Expectation) []Finding {
 	var out []Finding
 	for _, p := range m.PDBs {
-		matched := false
-		for _, d := range m.Deployments {
-			matched = matched || (p.Namespace == d.Namespace && selects(p.Spec.Selector, podLabels(d)))
-		}
-		if !matched {
+		if !m.pdbMatched(p) {
 			out = append(out, Finding{Rule: "pdb-selector", Object: ref("PodDisruptionBudget", p),
 				Message: "selector does not match the pod template labels of any Deployment (every matchLabels entry must match)"})
 		}

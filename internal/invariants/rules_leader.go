@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 )
 
 func checkReplicas(m *Manifest, exp Expectation) []Finding {
@@ -63,8 +64,13 @@ func checkLeaseTiming(m *Manifest, _ Expectation) []Finding {
 
 // checkLeaseConsistency: the args, the rendered Lease (when the chart renders
 // one) and the Role's resourceNames must name the same Lease.
+//
+// A chart may run several leader-elected workloads, each with its own Lease
+// and Role: a rendered Lease or a Role's resourceNames naming another
+// workload's Lease belongs to that workload and is not a mismatch.
 func checkLeaseConsistency(m *Manifest, _ Expectation) []Finding {
 	var out []Finding
+	named := m.electedLeases()
 	for _, d := range m.Deployments {
 		le := leaderElection(d)
 		if !le.Enabled {
@@ -75,9 +81,9 @@ func checkLeaseConsistency(m *Manifest, _ Expectation) []Finding {
 				Message: "leader election is on but no --leader-election-id names the Lease; two releases would share a default Lease"})
 			continue
 		}
-		if len(m.Leases) > 0 && !m.hasLease(le.LeaseNamespace, le.LeaseName) {
+		if stray := m.strayLease(named); stray != nil && !m.hasLease(le.LeaseNamespace, le.LeaseName) {
 			out = append(out, Finding{Rule: "lease-consistency", Object: ref("Deployment", d),
-				Message: fmt.Sprintf("args name Lease %s/%s but the rendered Lease is %s", le.LeaseNamespace, le.LeaseName, ref("Lease", m.Leases[0]))})
+				Message: fmt.Sprintf("args name Lease %s/%s but the rendered Lease is %s", le.LeaseNamespace, le.LeaseName, ref("Lease", stray))})
 		}
 		for _, r := range m.Roles {
 			if r.Namespace != le.LeaseNamespace {
@@ -87,7 +93,7 @@ func checkLeaseConsistency(m *Manifest, _ Expectation) []Finding {
 				if !ruleCovers(rule, "coordination.k8s.io", "leases", "get") || len(rule.ResourceNames) == 0 {
 					continue
 				}
-				if !contains(rule.ResourceNames, le.LeaseName) {
+				if !contains(rule.ResourceNames, le.LeaseName) && !namesAny(named, r.Namespace, rule.ResourceNames) {
 					out = append(out, Finding{Rule: "lease-consistency", Object: ref("Role", r),
 						Message: fmt.Sprintf("resourceNames %v do not include the Lease %q named in the args", rule.ResourceNames, le.LeaseName)})
 				}
@@ -95,6 +101,38 @@ func checkLeaseConsistency(m *Manifest, _ Expectation) []Finding {
 		}
 	}
 	return out
+}
+
+// electedLeases are the Leases, as namespace/name, that leader-elected
+// workloads name in their args.
+func (m *Manifest) electedLeases() map[string]bool {
+	named := map[string]bool{}
+	for _, d := range m.Deployments {
+		if le := leaderElection(d); le.Enabled && le.LeaseName != "" {
+			named[le.LeaseNamespace+"/"+le.LeaseName] = true
+		}
+	}
+	return named
+}
+
+// strayLease is a rendered Lease that no workload's args name, or nil.
+func (m *Manifest) strayLease(named map[string]bool) *coordinationv1.Lease {
+	for _, l := range m.Leases {
+		if !named[l.Namespace+"/"+l.Name] {
+			return l
+		}
+	}
+	return nil
+}
+
+// namesAny reports whether any of names in namespace is a Lease in named.
+func namesAny(named map[string]bool, namespace string, names []string) bool {
+	for _, n := range names {
+		if named[namespace+"/"+n] {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Manifest) hasLease(namespace, name string) bool {

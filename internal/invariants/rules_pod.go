@@ -93,10 +93,15 @@ func checkProbes(m *Manifest, _ Expectation) []Finding {
 				out = append(out, Finding{Rule: "probes", Object: ref("Deployment", d),
 					Message: fmt.Sprintf("container %s has no readiness probe: a replica receives traffic before its API serves", c.Name)})
 			}
-			for name, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe, "startup": c.StartupProbe} {
-				if probeMentionsLeader(p) {
+			// A slice, not a map: findings come out in the same order every run.
+			probes := []struct {
+				name  string
+				probe *corev1.Probe
+			}{{"readiness", c.ReadinessProbe}, {"liveness", c.LivenessProbe}, {"startup", c.StartupProbe}}
+			for _, p := range probes {
+				if probeMentionsLeader(p.probe) {
 					out = append(out, Finding{Rule: "probes", Object: ref("Deployment", d),
-						Message: fmt.Sprintf("container %s %s probe depends on leadership: non-leaders would be %s", c.Name, name, map[bool]string{true: "restarted", false: "removed from the Service"}[name != "readiness"])})
+						Message: fmt.Sprintf("container %s %s probe depends on leadership: non-leaders would be %s", c.Name, p.name, map[bool]string{true: "restarted", false: "removed from the Service"}[p.name != "readiness"])})
 				}
 			}
 		}

@@ -81,7 +81,7 @@ func (m *Manifest) boundRoles(d *appsv1.Deployment, le LeaderElection) []*rbacv1
 	var out []*rbacv1.Role
 	for _, r := range m.leaseRoles(le) {
 		for _, b := range m.RoleBindings {
-			if b.Namespace == r.Namespace && b.RoleRef.Kind == "Role" && b.RoleRef.Name == r.Name && bindsServiceAccount(b.Subjects, d) {
+			if b.Namespace == r.Namespace && b.RoleRef.Kind == "Role" && b.RoleRef.Name == r.Name && bindsServiceAccount(b, d) {
 				out = append(out, r)
 				break
 			}
@@ -90,9 +90,16 @@ func (m *Manifest) boundRoles(d *appsv1.Deployment, le LeaderElection) []*rbacv1
 	return out
 }
 
-func bindsServiceAccount(subjects []rbacv1.Subject, d *appsv1.Deployment) bool {
-	for _, s := range subjects {
-		if s.Kind == rbacv1.ServiceAccountKind && s.Name == serviceAccount(d) && s.Namespace == d.Namespace {
+// bindsServiceAccount reports whether b binds the ServiceAccount d runs as.
+// A ServiceAccount subject without a namespace is in the binding's
+// namespace, as the RBAC authorizer reads it.
+func bindsServiceAccount(b *rbacv1.RoleBinding, d *appsv1.Deployment) bool {
+	for _, s := range b.Subjects {
+		ns := s.Namespace
+		if ns == "" {
+			ns = b.Namespace
+		}
+		if s.Kind == rbacv1.ServiceAccountKind && s.Name == serviceAccount(d) && ns == d.Namespace {
 			return true
 		}
 	}

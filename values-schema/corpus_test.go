@@ -40,7 +40,6 @@ var validators = []validator{
 // corpusFile is one values file of the corpus.
 type corpusFile struct {
 	name    string // "invalid/replicacount-zero.yaml"
-	data    []byte
 	values  map[string]any
 	wantKey string // from the "# want: <key>: <substring>" line; invalid files only
 	wantMsg string
@@ -61,51 +60,36 @@ func TestCorpusSize(t *testing.T) {
 }
 
 func TestValidCorpus(t *testing.T) {
-	schemaJSON, chrt := loadChart(t)
 	for _, cf := range readCorpus(t, "valid") {
 		t.Run(cf.name, func(t *testing.T) {
+			t.Parallel()
+			schemaJSON, chrt := loadChart(t)
 			coalesced, err := chartutil.CoalesceValues(chrt, cf.values)
 			require.NoError(t, err)
 			for _, v := range validators {
 				assert.NoError(t, v.validate(schemaJSON, coalesced), "%s, as Helm coalesces the file", v.name)
 				assert.NoError(t, v.validate(schemaJSON, cf.values), "%s, the file alone", v.name)
 			}
-			_, err = renderValues(t, cf.values)
-			assert.NoError(t, err, "helm")
+			assert.NoError(t, helmValidate(chrt, cf.values), "helm")
 		})
 	}
 }
 
 func TestInvalidCorpus(t *testing.T) {
-	schemaJSON, chrt := loadChart(t)
+	files := readCorpus(t, "invalid")
+	reported := make([]string, len(files)) // what santhosh reports, for the golden file
+	t.Run("files", func(t *testing.T) {
+		for i, cf := range files {
+			t.Run(cf.name, func(t *testing.T) {
+				t.Parallel()
+				reported[i] = checkInvalid(t, cf)
+			})
+		}
+	})
+
 	var golden bytes.Buffer
-	for _, cf := range readCorpus(t, "invalid") {
-		t.Run(cf.name, func(t *testing.T) {
-			require.NotEmpty(t, cf.wantKey, "the first line must be `# want: <key>: <substring of the message>`")
-			coalesced, err := chartutil.CoalesceValues(chrt, cf.values)
-			require.NoError(t, err)
-
-			var lists [][]schema.Violation
-			for _, v := range validators {
-				for _, input := range []struct {
-					name   string
-					values map[string]any
-				}{{"as Helm coalesces the file", coalesced}, {"the file alone", cf.values}} {
-					vs := violations(t, v.validate(schemaJSON, input.values))
-					assert.Truef(t, hasViolation(vs, cf.wantKey, cf.wantMsg),
-						"%s, %s: want a violation %q containing %q, got:\n%s", v.name, input.name, cf.wantKey, cf.wantMsg, lines(vs))
-					if input.name == "as Helm coalesces the file" {
-						lists = append(lists, vs)
-					}
-				}
-			}
-			assert.Equal(t, lines(lists[0]), lines(lists[1]), "both libraries must report the same violations")
-
-			_, err = renderValues(t, cf.values)
-			assert.Error(t, err, "helm must refuse it too")
-
-			fmt.Fprintf(&golden, "== %s\n%s\n", cf.name, lines(lists[0]))
-		})
+	for i, cf := range files {
+		fmt.Fprintf(&golden, "== %s\n%s\n", cf.name, reported[i])
 	}
 	if *update {
 		require.NoError(t, os.MkdirAll(filepath.Dir(goldenPath), 0o755))
@@ -114,6 +98,34 @@ func TestInvalidCorpus(t *testing.T) {
 	want, err := os.ReadFile(goldenPath)
 	require.NoError(t, err, "run go test ./values-schema -update to create it")
 	assert.Equal(t, string(want), golden.String(), "messages changed: review, then go test ./values-schema -update")
+}
+
+// checkInvalid asserts that both libraries and Helm refuse an invalid corpus
+// file, on its own and coalesced with the chart defaults, with the wanted
+// violation and the same violations under both libraries. It returns them.
+func checkInvalid(t *testing.T, cf corpusFile) string {
+	require.NotEmpty(t, cf.wantKey, "the first line must be `# want: <key>: <substring of the message>`")
+	schemaJSON, chrt := loadChart(t)
+	coalesced, err := chartutil.CoalesceValues(chrt, cf.values)
+	require.NoError(t, err)
+
+	var reports []string
+	for _, v := range validators {
+		for _, input := range []struct {
+			name   string
+			values map[string]any
+		}{{"as Helm coalesces the file", coalesced}, {"the file alone", cf.values}} {
+			vs := violations(t, v.validate(schemaJSON, input.values))
+			assert.Truef(t, hasViolation(vs, cf.wantKey, cf.wantMsg),
+				"%s, %s: want a violation %q containing %q, got:\n%s", v.name, input.name, cf.wantKey, cf.wantMsg, lines(vs))
+			if input.name == "as Helm coalesces the file" {
+				reports = append(reports, lines(vs))
+			}
+		}
+	}
+	assert.Equal(t, reports[0], reports[1], "both libraries must report the same violations")
+	assert.Error(t, helmValidate(chrt, cf.values), "helm must refuse it too")
+	return reports[0]
 }
 
 // TestChartDefaults checks values.yaml as it is, nulls included, and as Helm
@@ -177,12 +189,12 @@ func TestAsSubchart(t *testing.T) {
 	}
 }
 
-// renderValues builds the render values as `helm install` does, which
-// validates them against the chart's schema with Helm's own code.
-func renderValues(t *testing.T, values map[string]any) (chartutil.Values, error) {
-	t.Helper()
-	_, chrt := loadChart(t)
-	return chartutil.ToRenderValues(chrt, values, chartutil.ReleaseOptions{Name: "primus", Namespace: "primus-system", IsInstall: true}, nil)
+// helmValidate builds the render values as `helm install` does, which
+// coalesces values with the chart defaults and validates them against the
+// chart's schema with Helm's own code.
+func helmValidate(chrt *chart.Chart, values map[string]any) error {
+	_, err := chartutil.ToRenderValues(chrt, values, chartutil.ReleaseOptions{Name: "primus", Namespace: "primus-system", IsInstall: true}, nil)
+	return err
 }
 
 // loadChart loads charts/primus fresh, so no test sees another's changes.
@@ -213,7 +225,7 @@ func readCorpus(t *testing.T, dir string) []corpusFile {
 		require.NoError(t, err)
 		values, err := chartutil.ReadValues(data)
 		require.NoError(t, err, p)
-		cf := corpusFile{name: dir + "/" + filepath.Base(p), data: data, values: values}
+		cf := corpusFile{name: dir + "/" + filepath.Base(p), values: values}
 		first, _, _ := strings.Cut(string(data), "\n")
 		if want, ok := strings.CutPrefix(first, "# want: "); ok {
 			cf.wantKey, cf.wantMsg, _ = strings.Cut(want, ": ")

@@ -116,7 +116,7 @@ func MergeValues(opts Options) (map[string]any, error) {
 		return nil, &InputError{oneLine(err)}
 	}
 	if len(opts.Values) > 0 {
-		vals = chartutil.MergeTables(deepCopy(opts.Values), vals)
+		vals = chartutil.MergeTables(CopyValues(opts.Values), vals)
 	}
 	return vals, nil
 }
@@ -223,12 +223,13 @@ func defaultString(s, def string) string {
 	return s
 }
 
-// deepCopy copies nested maps so merging never mutates the caller's values.
-func deepCopy(m map[string]any) map[string]any {
+// CopyValues copies nested value maps, so merging never mutates the
+// caller's values.
+func CopyValues(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		if sub, ok := v.(map[string]any); ok {
-			out[k] = deepCopy(sub)
+			out[k] = CopyValues(sub)
 			continue
 		}
 		out[k] = v

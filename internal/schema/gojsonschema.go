@@ -50,7 +50,11 @@ var gojsonschemaKeywords = map[string]string{
 // violation when they are not, and a wrapped error when the schema does not
 // load or the values are not JSON data.
 func ValidateGojsonschema(schemaJSON []byte, values map[string]any) error {
-	doc, err := parseDocument(schemaJSON)
+	c, err := compile(schemaJSON)
+	if err != nil {
+		return err
+	}
+	sch, err := c.gojsonschemaSchema()
 	if err != nil {
 		return err
 	}
@@ -58,14 +62,14 @@ func ValidateGojsonschema(schemaJSON []byte, values map[string]any) error {
 	if err != nil {
 		return err
 	}
-	res, err := gojsonschema.Validate(gojsonschema.NewBytesLoader(schemaJSON), gojsonschema.NewBytesLoader(raw))
+	res, err := sch.Validate(gojsonschema.NewBytesLoader(raw))
 	if err != nil {
 		return fmt.Errorf("validate values with gojsonschema: %w", err)
 	}
 	if res.Valid() {
 		return nil
 	}
-	return doc.report(collectGojsonschema(doc, res.Errors(), inst), inst)
+	return c.doc.report(collectGojsonschema(c.doc, res.Errors(), inst), inst)
 }
 
 // collectGojsonschema turns the library's flat error list into findings.

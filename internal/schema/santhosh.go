@@ -29,11 +29,11 @@ var english = message.NewPrinter(language.English)
 // violation when they are not, and a wrapped error when the schema does not
 // compile or the values are not JSON data.
 func Validate(schemaJSON []byte, values map[string]any) error {
-	doc, err := parseDocument(schemaJSON)
+	c, err := compile(schemaJSON)
 	if err != nil {
 		return err
 	}
-	sch, err := compileSanthosh(schemaJSON)
+	sch, err := c.santhoshSchema()
 	if err != nil {
 		return err
 	}
@@ -50,8 +50,8 @@ func Validate(schemaJSON []byte, values map[string]any) error {
 		return fmt.Errorf("validate values: %w", err)
 	}
 	var fs []finding
-	collectSanthosh(doc, verr, &fs)
-	return doc.report(fs, inst)
+	collectSanthosh(c.doc, verr, &fs)
+	return c.doc.report(fs, inst)
 }
 
 // compileSanthosh compiles a schema with santhosh-tekuri/jsonschema/v6.
@@ -63,11 +63,11 @@ func compileSanthosh(schemaJSON []byte) (*jsonschema.Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	if err := c.AddResource(resourceURL, raw); err != nil {
-		return nil, fmt.Errorf("compile schema: %w", err)
+		return nil, fmt.Errorf("compile schema with santhosh-tekuri/jsonschema: %w", err)
 	}
 	sch, err := c.Compile(resourceURL)
 	if err != nil {
-		return nil, fmt.Errorf("compile schema: %w", err)
+		return nil, fmt.Errorf("compile schema with santhosh-tekuri/jsonschema: %w", err)
 	}
 	return sch, nil
 }

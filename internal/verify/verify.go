@@ -1,0 +1,188 @@
+// Package verify checks the HA invariants of an installed release on a live
+// cluster: replicas Ready, spread across nodes and zones, the
+// PodDisruptionBudget's allowed disruptions, the Lease, and the leader
+// election RBAC as the API server decides it (SubjectAccessReview).
+//
+// It reads the rendered manifest to know what to look for, and asks the
+// cluster what actually happened. It does not install anything (see package
+// release).
+package verify
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"primus.dev/primus/internal/invariants"
+	"primus.dev/primus/internal/render"
+)
+
+// Report is what verify found.
+type Report struct {
+	// Deployment is namespace/name of the checked workload.
+	Deployment string `json:"deployment"`
+	// Replicas is spec.replicas.
+	Replicas int `json:"replicas"`
+	// Pods are the workload's pods, as `kubectl get po -o wide` shows them.
+	Pods []Pod `json:"pods"`
+	// Checks are the live invariants, in order.
+	Checks []Check `json:"checks"`
+}
+
+// Pod is one pod of the workload.
+type Pod struct {
+	Name  string `json:"name"`
+	Phase string `json:"phase"`
+	Ready bool   `json:"ready"`
+	Node  string `json:"node"`
+	Zone  string `json:"zone"`
+	// Reason explains a pod that is not Running, e.g. the scheduler's
+	// message for a Pending pod.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Check is one live invariant's verdict.
+type Check struct {
+	ID      string `json:"id"`
+	Passed  bool   `json:"passed"`
+	Message string `json:"message"`
+}
+
+// Passed reports whether every check passed.
+func (r *Report) Passed() bool {
+	for _, c := range r.Checks {
+		if !c.Passed {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// Failed returns the checks that did not pass.
+func (r *Report) Failed() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.Passed {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Verify checks the release whose rendered manifest is objs on the cluster.
+func Verify(ctx context.Context, client kubernetes.Interface, objs []render.Object) (*Report, error) {
+	m, err := invariants.NewManifest(objs)
+	if err != nil {
+		return nil, err
+	}
+	d := m.LeaderElected()
+	if d == nil {
+		return nil, fmt.Errorf("the manifest has no Deployment to verify")
+	}
+	live, err := client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("get deployment %s/%s: %w", d.Namespace, d.Name, err)
+	}
+	pods, err := workloadPods(ctx, client, live)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Deployment: d.Namespace + "/" + d.Name, Replicas: int(ptrOr(live.Spec.Replicas, 1)), Pods: pods}
+	rep.Checks = append(rep.Checks, checkReady(rep))
+	rep.Checks = append(rep.Checks, checkNodeSpread(rep, d))
+	zones, err := clusterZones(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	rep.Checks = append(rep.Checks, checkZoneSpread(rep, zones))
+	rep.Checks = append(rep.Checks, checkPDB(ctx, client, rep, m, d))
+	le := invariants.LeaderElectionOf(d)
+	if le.Enabled {
+		rep.Checks = append(rep.Checks, checkLease(ctx, client, le, m))
+		rep.Checks = append(rep.Checks, checkRBAC(ctx, client, d, le)...)
+	}
+	return rep, nil
+}
+
+// workloadPods lists the Deployment's pods with the node and zone each runs on.
+func workloadPods(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) ([]Pod, error) {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("deployment selector: %w", err)
+	}
+	list, err := client.CoreV1().Pods(d.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	nodes := map[string]string{}
+	var out []Pod
+	for _, p := range list.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		pod := Pod{Name: p.Name, Phase: string(p.Status.Phase), Ready: podReady(&p), Node: p.Spec.NodeName}
+		if pod.Node != "" {
+			zone, ok := nodes[pod.Node]
+			if !ok {
+				n, err := client.CoreV1().Nodes().Get(ctx, pod.Node, metav1.GetOptions{})
+				if err == nil {
+					zone = n.Labels[corev1.LabelTopologyZone]
+				}
+				nodes[pod.Node] = zone
+			}
+			pod.Zone = zone
+		}
+		if p.Status.Phase != corev1.PodRunning {
+			pod.Reason = pendingReason(&p)
+		}
+		out = append(out, pod)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// pendingReason is the scheduler's explanation of a pod it could not place.
+func pendingReason(p *corev1.Pod) string {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			return strings.TrimSpace(c.Reason + ": " + c.Message)
+		}
+	}
+	return ""
+}
+
+func clusterZones(ctx context.Context, client kubernetes.Interface) (map[string]bool, error) {
+	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	zones := map[string]bool{}
+	for _, n := range nodes.Items {
+		if z := n.Labels[corev1.LabelTopologyZone]; z != "" && !n.Spec.Unschedulable {
+			zones[z] = true
+		}
+	}
+	return zones, nil
+}
+
+func ptrOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -4,6 +4,8 @@
 //
 //	hacheck render CHART [-f values.yaml]... [--set k=v]...
 //	hacheck check CHART [value flags] [-o text|json] [--matrix FILE]
+//	hacheck verify CHART [value flags] [--kubeconfig PATH] [--nodes N] [--zones Z] [--keep]
+//	hacheck binaries
 //
 // Exit codes: 0 all invariants hold, 1 an invariant is broken, 2 bad input
 // (a missing chart, a bad --set, values the schema rejects).
@@ -65,7 +67,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRenderCommand(stdout), newCheckCommand(stdout))
+	root.AddCommand(newRenderCommand(stdout), newCheckCommand(stdout), newVerifyCommand(stdout, stderr), newBinariesCommand(stdout, stderr))
 	return root
 }
 

@@ -283,3 +283,42 @@ func TestLockFileExcludes(t *testing.T) {
 	require.NoError(t, err)
 	unlock2()
 }
+
+// TestEnsureBinariesWaitsForConcurrentBuild plays the second of two test
+// packages starting at once: another "process" holds the build lock and
+// completes the cache; EnsureBinaries must wait, then use that cache
+// instead of building (RepoRoot points nowhere, so a build would fail).
+func TestEnsureBinariesWaitsForConcurrentBuild(t *testing.T) {
+	cache := t.TempDir()
+	binRoot := filepath.Join(cache, "bin")
+	key := cacheKey(goVersion(t.Context()))
+	require.NoError(t, os.MkdirAll(binRoot, 0o755))
+	unlock, err := lockFile(t.Context(), filepath.Join(binRoot, key+".lock"), newLogger(nil))
+	require.NoError(t, err)
+
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		dir := filepath.Join(binRoot, key)
+		_ = os.MkdirAll(dir, 0o755)
+		for _, name := range binaryNames {
+			_ = os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755)
+		}
+		unlock()
+	}()
+
+	var log strings.Builder
+	got, err := EnsureBinaries(t.Context(), BinaryOptions{CacheDir: cache, RepoRoot: "/nonexistent", Log: &log})
+	require.NoError(t, err)
+	assert.Empty(t, got.missing())
+	assert.Contains(t, log.String(), "waiting for another process")
+}
+
+func TestBuildStepFailureShowsOutput(t *testing.T) {
+	step := buildStep{what: "nothing", dir: t.TempDir(), args: []string{"build", "./does-not-exist"}}
+	var log strings.Builder
+	err := step.run(t.Context(), newLogger(&log), time.Hour, 1)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "build nothing")
+	assert.Contains(t, err.Error(), "go.mod", "the go command's own message must be in the error")
+	assert.Contains(t, log.String(), `msg="building nothing"`)
+}

@@ -163,6 +163,9 @@ func (c *Cluster) start(ctx context.Context, opts Options) error {
 	if c.ports, err = freePorts(); err != nil {
 		return err
 	}
+	if err := os.MkdirAll(c.kwokctl.toolsDir(), 0o755); err != nil {
+		return fmt.Errorf("write kubectl stand-in: %w", err)
+	}
 	if err := os.WriteFile(c.kwokctl.kubectlPath(), []byte(kubectlStandIn), 0o755); err != nil {
 		return fmt.Errorf("write kubectl stand-in: %w", err)
 	}

@@ -17,8 +17,10 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -91,6 +93,26 @@ func TestCluster(t *testing.T) {
 			nodes[p.Spec.NodeName] = true
 		}
 		assert.Len(t, nodes, 3, "pods share a node: %v", podSummary(pods))
+
+		// The disruption controller (kube-controller-manager) runs: it
+		// counts the healthy pods of a PodDisruptionBudget.
+		minAvailable := intstr.FromInt32(2)
+		_, err = cs.PolicyV1().PodDisruptionBudgets(ns).Create(t.Context(), &policyv1.PodDisruptionBudget{
+			ObjectMeta: metav1.ObjectMeta{Name: "ha"},
+			Spec: policyv1.PodDisruptionBudgetSpec{
+				MinAvailable: &minAvailable,
+				Selector:     &metav1.LabelSelector{MatchLabels: map[string]string{"app": "ha"}},
+			},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+		err = wait.PollUntilContextTimeout(t.Context(), 250*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			pdb, err := cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "ha", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			return pdb.Status.CurrentHealthy == 3 && pdb.Status.DisruptionsAllowed == 1, nil
+		})
+		assert.NoError(t, err, "PDB status must show 3 healthy pods, 1 disruption allowed")
 	})
 
 	t.Run("service account token is subject to RBAC", func(t *testing.T) {
@@ -123,6 +145,20 @@ func TestCluster(t *testing.T) {
 		grantListPods(t, cs, ns, "probe")
 		err = wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, canList)
 		assert.NoError(t, err, "RBAC must allow after the RoleBinding")
+	})
+
+	t.Run("an existing cluster opens through its kubeconfig", func(t *testing.T) {
+		// As with --kubeconfig; $PRIMUS_TEST_KUBECONFIG takes the same path
+		// (t.Setenv is not allowed in a parallel test).
+		ext, err := StartOrConnect(t.Context(), c.Kubeconfig(), Options{})
+		require.NoError(t, err)
+		assert.Equal(t, c.NodeNames(), ext.NodeNames())
+		v, err := ext.Clientset().Discovery().ServerVersion()
+		require.NoError(t, err)
+		assert.Equal(t, KubernetesVersion, v.GitVersion)
+		require.NoError(t, ext.Stop(t.Context()), "Stop of an opened cluster is a no-op")
+		_, err = c.Clientset().Discovery().ServerVersion()
+		require.NoError(t, err, "the cluster must still run")
 	})
 
 	t.Run("stop leaves nothing behind", func(t *testing.T) {

@@ -70,9 +70,14 @@ func (k kwokctl) configPath() string {
 	return filepath.Join(k.workdir, "kwokctl.yaml")
 }
 
+// toolsDir holds the stand-in kubectl; it is first on kwokctl's $PATH.
+func (k kwokctl) toolsDir() string {
+	return filepath.Join(k.workdir, "tools")
+}
+
 // kubectlPath is the stand-in kubectl Start writes (see kubectlStandIn).
 func (k kwokctl) kubectlPath() string {
-	return filepath.Join(k.workdir, "kubectl")
+	return filepath.Join(k.toolsDir(), "kubectl")
 }
 
 // kubeconfigPath is the admin kubeconfig kwokctl writes for the host.
@@ -80,11 +85,12 @@ func (k kwokctl) kubeconfigPath() string {
 	return filepath.Join(k.clusterDir(), "kubeconfig.yaml")
 }
 
-// kubectlStandIn replaces kubectl for kwokctl. kwokctl never needs kubectl
-// for the binary runtime except to poll `kubectl get --raw /version` after
-// starting the components, and it would download kubectl from dl.k8s.io to
-// do so when none is on $PATH. Start polls /readyz itself with client-go,
-// so the stand-in just succeeds.
+// kubectlStandIn replaces kubectl for kwokctl. The binary runtime needs
+// kubectl only to poll `kubectl get --raw /version` after starting the
+// components: it takes the first kubectl on $PATH, which writes its
+// discovery cache to ~/.kube/cache, or else downloads one from dl.k8s.io.
+// Start polls /readyz itself with client-go, so the stand-in, first on
+// kwokctl's $PATH and named by its kubectlBinary option, just succeeds.
 const kubectlStandIn = `#!/bin/sh
 # Written by primus.dev/primus/internal/cluster. kwokctl only runs
 # "kubectl get --raw /version" to see the API server serve; Primus waits for
@@ -151,9 +157,14 @@ func (k kwokctl) deleteArgs() []string {
 
 // env returns the environment of kwokctl: its work dir is private to the
 // cluster, so nothing touches ~/.kwok and parallel clusters never see each
-// other.
+// other, and the stand-in kubectl comes first on $PATH. The components
+// inherit it.
 func (k kwokctl) env() []string {
-	return withEnv(os.Environ(), "KWOK_WORKDIR="+k.workdir)
+	path := k.toolsDir()
+	if old := os.Getenv("PATH"); old != "" {
+		path += string(os.PathListSeparator) + old
+	}
+	return withEnv(os.Environ(), "KWOK_WORKDIR="+k.workdir, "PATH="+path)
 }
 
 // run executes kwokctl with args and returns its combined output.

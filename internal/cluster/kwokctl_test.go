@@ -92,7 +92,19 @@ func TestConfigYAML(t *testing.T) {
 	assert.Equal(t, KubernetesVersion, cfg.Options.KubeVersion)
 	assert.Equal(t, "127.0.0.1", cfg.Options.BindAddress)
 	assert.Equal(t, 1003, cfg.Options.EtcdPeerPort)
-	assert.Equal(t, "/w/kubectl", cfg.Options.KubectlBinary)
+	assert.Equal(t, "/w/tools/kubectl", cfg.Options.KubectlBinary)
+}
+
+func TestKwokctlEnv(t *testing.T) {
+	t.Setenv("PATH", "/usr/bin")
+	t.Setenv("KWOK_WORKDIR", "/home/u/.kwok")
+	env := map[string][]string{}
+	for _, e := range (kwokctl{name: "it", workdir: "/w"}).env() {
+		k, v, _ := strings.Cut(e, "=")
+		env[k] = append(env[k], v)
+	}
+	assert.Equal(t, []string{"/w"}, env["KWOK_WORKDIR"], "never the user's ~/.kwok")
+	assert.Equal(t, []string{"/w/tools:/usr/bin"}, env["PATH"], "the stand-in kubectl comes first")
 }
 
 func TestFreePortsDistinct(t *testing.T) {

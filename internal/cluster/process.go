@@ -42,13 +42,10 @@ func processAlive(pid int, clusterDir string) bool {
 	if err := unix.Kill(pid, 0); err != nil && !errors.Is(err, unix.EPERM) {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		// No procfs (macOS): trust kill(2).
-		return !errors.Is(err, os.ErrNotExist) || !procfs()
+	if !procfs() {
+		return true // macOS: trust kill(2)
 	}
-	// The state follows the parenthesised command name: "pid (comm) S ...".
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X') {
+	if !anyThreadRunning(pid) {
 		return false
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -59,6 +56,29 @@ func processAlive(pid int, clusterDir string) bool {
 	// reads empty, while it may still hold its listening sockets: it counts
 	// as alive until it is a zombie or gone.
 	return len(cmdline) == 0 || bytes.Contains(cmdline, []byte(clusterDir))
+}
+
+// anyThreadRunning reports whether some thread of process pid has not
+// exited yet. The main thread of a multi-threaded program killed by SIGKILL
+// can be a zombie while other threads still tear down and hold the shared
+// file table, listening sockets included; the process is gone only when
+// every thread is.
+func anyThreadRunning(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return false
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		// The state follows the parenthesised command name: "tid (comm) S ...".
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X' {
+			return true
+		}
+	}
+	return false
 }
 
 // procfs reports whether /proc is mounted.

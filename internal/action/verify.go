@@ -218,7 +218,11 @@ func waitPDBs(ctx context.Context, client kubernetes.Interface, m *invariants.Ma
 			if err != nil {
 				return fmt.Errorf("wait for PodDisruptionBudget %s: %w", want.Name, err)
 			}
-			if p.Status.ObservedGeneration >= p.Generation && p.Status.CurrentHealthy == p.Status.ExpectedPods && p.Status.ExpectedPods > 0 {
+			live, err := client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+			if err != nil {
+				return fmt.Errorf("wait for PodDisruptionBudget %s: %w", want.Name, err)
+			}
+			if p.Status.ObservedGeneration >= p.Generation && p.Status.ExpectedPods > 0 && p.Status.CurrentHealthy == live.Status.ReadyReplicas {
 				break
 			}
 			if time.Now().After(deadline) {

@@ -47,13 +47,14 @@ func distinct(pods []Pod, key func(Pod) string) int {
 	return len(seen)
 }
 
-func checkNodeSpread(r *Report, d *appsv1.Deployment) Check {
+func checkNodeSpread(r *Report, d *appsv1.Deployment, eligible int) Check {
 	ready := running(r.Pods)
-	nodes := distinct(ready, func(p Pod) string { return p.Node })
-	c := Check{ID: "spread-nodes", Passed: nodes == len(ready),
-		Message: fmt.Sprintf("%d Running replicas on %d distinct nodes", len(ready), nodes)}
+	got := distinct(ready, func(p Pod) string { return p.Node })
+	want := min(len(ready), eligible)
+	c := Check{ID: "spread-nodes", Passed: got >= want,
+		Message: fmt.Sprintf("%d Running replicas on %d distinct nodes (%d eligible)", len(ready), got, eligible)}
 	if !c.Passed && hasSoftAntiAffinityOnly(d) {
-		c.Message += " (soft anti-affinity: the cluster has fewer schedulable nodes than replicas)"
+		c.Message += "; soft anti-affinity lets the scheduler stack replicas"
 	}
 	return c
 }
@@ -68,7 +69,7 @@ func checkZoneSpread(r *Report, zones map[string]bool) Check {
 	got := distinct(ready, func(p Pod) string { return p.Zone })
 	want := min(len(ready), len(zones))
 	return Check{ID: "spread-zones", Passed: got >= want,
-		Message: fmt.Sprintf("%d Running replicas in %d of %d zones", len(ready), got, len(zones))}
+		Message: fmt.Sprintf("%d Running replicas in %d of %d eligible zones", len(ready), got, len(zones))}
 }
 
 func checkPDB(ctx context.Context, client kubernetes.Interface, r *Report, m *invariants.Manifest, d *appsv1.Deployment) Check {

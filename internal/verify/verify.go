@@ -17,6 +17,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"primus.dev/primus/internal/invariants"
@@ -94,12 +95,12 @@ func Verify(ctx context.Context, client kubernetes.Interface, objs []render.Obje
 		return nil, err
 	}
 	rep := &Report{Deployment: d.Namespace + "/" + d.Name, Replicas: int(ptrOr(live.Spec.Replicas, 1)), Pods: pods}
-	rep.Checks = append(rep.Checks, checkReady(rep))
-	rep.Checks = append(rep.Checks, checkNodeSpread(rep, d))
-	zones, err := clusterZones(ctx, client)
+	nodes, zones, err := eligibleNodes(ctx, client, live)
 	if err != nil {
 		return nil, err
 	}
+	rep.Checks = append(rep.Checks, checkReady(rep))
+	rep.Checks = append(rep.Checks, checkNodeSpread(rep, d, nodes))
 	rep.Checks = append(rep.Checks, checkZoneSpread(rep, zones))
 	rep.Checks = append(rep.Checks, checkPDB(ctx, client, rep, m, d))
 	le := invariants.LeaderElectionOf(d)
@@ -166,18 +167,27 @@ func pendingReason(p *corev1.Pod) string {
 	return ""
 }
 
-func clusterZones(ctx context.Context, client kubernetes.Interface) (map[string]bool, error) {
-	nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+// eligibleNodes counts the schedulable nodes the pods may run on (those
+// matching the pod template's nodeSelector) and the zones they span: a
+// spread can never be wider than that.
+func eligibleNodes(ctx context.Context, client kubernetes.Interface, d *appsv1.Deployment) (nodes int, zones map[string]bool, err error) {
+	list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{
+		LabelSelector: labels.Set(d.Spec.Template.Spec.NodeSelector).String(),
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list nodes: %w", err)
+		return 0, nil, fmt.Errorf("list nodes: %w", err)
 	}
-	zones := map[string]bool{}
-	for _, n := range nodes.Items {
-		if z := n.Labels[corev1.LabelTopologyZone]; z != "" && !n.Spec.Unschedulable {
+	zones = map[string]bool{}
+	for _, n := range list.Items {
+		if n.Spec.Unschedulable {
+			continue
+		}
+		nodes++
+		if z := n.Labels[corev1.LabelTopologyZone]; z != "" {
 			zones[z] = true
 		}
 	}
-	return zones, nil
+	return nodes, zones, nil
 }
 
 func ptrOr[T any](p *T, def T) T {

@@ -151,3 +151,11 @@ Use: include "primus.scaledPercent" (list value replicas).
 {{- printf "%s:%s" $repo (default .Chart.AppVersion (dig "tag" "" $img)) }}
 {{- end }}
 {{- end }}
+
+{{/*
+primus.clusterResourceName names cluster-scoped objects: the full name plus
+the namespace, so releases of the same name in two namespaces do not collide.
+*/}}
+{{- define "primus.clusterResourceName" -}}
+{{- printf "%s-%s" (include "primus.fullname" .) .Release.Namespace | trunc 253 | trimSuffix "-" }}
+{{- end }}

@@ -1,0 +1,101 @@
+package install
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"primus.dev/primus/internal/action"
+	"primus.dev/primus/internal/render"
+	"primus.dev/primus/internal/verify"
+)
+
+// poolLabel marks the nodes of a smaller pool inside the shared cluster.
+const poolLabel = "primus.dev/test-pool"
+
+// labelNodes puts the first n nodes in a pool for the test and takes them
+// out again on cleanup.
+func labelNodes(t *testing.T, pool string, n int) {
+	t.Helper()
+	nodes := testCluster.NodeNames()
+	require.GreaterOrEqual(t, len(nodes), n)
+	for _, name := range nodes[:n] {
+		patch := []byte(`{"metadata":{"labels":{"` + poolLabel + `":"` + pool + `"}}}`)
+		_, err := testCluster.Clientset().CoreV1().Nodes().Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{})
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			undo := []byte(`{"metadata":{"labels":{"` + poolLabel + `":null}}}`)
+			_, _ = testCluster.Clientset().CoreV1().Nodes().Patch(context.Background(), name, types.MergePatchType, undo, metav1.PatchOptions{})
+		})
+	}
+}
+
+// TestAntiAffinityOnTwoNodes runs `hacheck verify --kubeconfig` (the same
+// action) with three replicas confined to two nodes.
+func TestAntiAffinityOnTwoNodes(t *testing.T) {
+	labelNodes(t, "two", 2)
+	cases := []struct {
+		name        string
+		mode        string
+		wantPassed  bool
+		wantRunning int
+		wantReason  string
+	}{
+		{name: "hard leaves the third pod Pending and says why", mode: "hard", wantPassed: false, wantRunning: 2, wantReason: "didn't match pod anti-affinity rules"},
+		{name: "soft places all three", mode: "soft", wantPassed: true, wantRunning: 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRelease(t, nil)
+			res, err := action.Verify(context.Background(), action.VerifyOptions{
+				Kubeconfig: testCluster.Kubeconfig(),
+				Render: render.Options{Chart: chartPath(), ReleaseName: r.name, Namespace: r.namespace, Set: []string{
+					"replicaCount=3", "podAntiAffinity=" + tc.mode, "nodeSelector." + escapeKey(poolLabel) + "=two",
+				}},
+			})
+			require.NoError(t, err)
+			rep := res.Report
+			assert.Equal(t, tc.wantPassed, rep.Passed(), "checks: %+v", rep.Checks)
+			running := 0
+			for _, p := range rep.Pods {
+				if p.Phase == "Running" {
+					running++
+				} else {
+					assert.Contains(t, p.Reason, tc.wantReason)
+				}
+			}
+			assert.Equal(t, tc.wantRunning, running)
+			ready := check(t, rep, "replicas-ready")
+			if tc.wantReason != "" {
+				assert.Contains(t, ready.Message, tc.wantReason, "verify says why the replica is not Running")
+			}
+		})
+	}
+}
+
+func check(t *testing.T, rep *verify.Report, id string) verify.Check {
+	t.Helper()
+	for _, c := range rep.Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %s in %+v", id, rep.Checks)
+	return verify.Check{}
+}
+
+// escapeKey escapes the dots of a label key for --set.
+func escapeKey(k string) string {
+	out := ""
+	for _, c := range k {
+		if c == '.' {
+			out += `\`
+		}
+		out += string(c)
+	}
+	return out
+}

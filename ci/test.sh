@@ -29,8 +29,10 @@ step "5/7 helm lint --strict"
 helm lint --strict charts/primus
 helm lint --strict charts/primus --set replicaCount=3 --set podAntiAffinity=hard
 
-step "6/7 hacheck check, the static HA invariants"
+step "6/7 hacheck: static HA invariants, then the README's main job on the embedded cluster"
 go run ./tools/hacheck check charts/primus --set replicaCount=3
+go run ./tools/hacheck check charts/primus --matrix tests/render/testdata/matrix.yaml
+go run ./tools/hacheck verify charts/primus --set replicaCount=3
 
 step "7/7 go test (render suites, schema corpus, install suites on the embedded cluster)"
 go test -count=1 -timeout 60m ./...

@@ -140,4 +140,3 @@ func newBinariesCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 }
-

@@ -53,6 +53,8 @@ type VerifyResult struct {
 	Report *verify.Report `json:"report"`
 	// Kept is true when the embedded cluster was left running.
 	Kept bool `json:"kept"`
+	// StopCommand stops a kept embedded cluster.
+	StopCommand string `json:"stopCommand,omitempty"`
 }
 
 // Verify renders the chart (refusing bad input before anything starts),
@@ -85,6 +87,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 		if opts.Keep || opts.Kubeconfig != "" {
 			res.Kept = opts.Kubeconfig == ""
 			res.Kubeconfig = c.Kubeconfig()
+			res.StopCommand = c.StopCommand()
 			return
 		}
 		progress.step("stopping the embedded cluster")

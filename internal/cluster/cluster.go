@@ -415,3 +415,14 @@ func (c *Cluster) NodeNames() []string {
 // Binaries returns the binaries a started cluster runs, helm included; it is
 // the zero value for a cluster from FromKubeconfig.
 func (c *Cluster) Binaries() Binaries { return c.bins }
+
+// StopCommand is a shell command that stops a cluster started by Start from
+// outside this process (for a cluster kept running with hacheck verify
+// --keep); empty for a cluster opened with FromKubeconfig.
+func (c *Cluster) StopCommand() string {
+	if c.workdir == "" {
+		return ""
+	}
+	args := strings.Join(c.kwokctl.deleteArgs(), " ")
+	return fmt.Sprintf("KWOK_WORKDIR=%s %s %s && rm -rf %s", c.kwokctl.workdir, c.bins.Kwokctl, args, c.workdir)
+}

@@ -112,7 +112,7 @@ func printVerify(w io.Writer, res *action.VerifyResult) {
 	}
 	if res.Kept {
 		fmt.Fprintf(w, "\nthe embedded cluster is still running; point kubectl and helm at it with:\n  export KUBECONFIG=%s\n  kubectl get po -n %s -o wide\n", res.Kubeconfig, res.Namespace)
-		fmt.Fprintln(w, "stop it with: kill the kwok processes or run kwokctl delete cluster with the same KWOK_WORKDIR (see the log above)")
+		fmt.Fprintf(w, "  helm list -n %s\nstop it with:\n  %s\n", res.Namespace, res.StopCommand)
 	}
 }
 

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"primus.dev/primus/internal/leader"
+	"primus.dev/primus/internal/platform"
+)
+
+// newFlagSet declares the flags, exactly as the chart's Deployment renders
+// them, bound to o and logLevel.
+func newFlagSet(o *platform.Options, logLevel *string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("primus", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are printed once, by run
+	fs.SortFlags = false
+
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "Elect a leader through a Lease; only the leader runs the controller.")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "primus-leader", "Name of the leader-election Lease.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the Lease (default $POD_NAMESPACE).")
+	fs.DurationVar(&o.LeaseDuration, "lease-duration", 15*time.Second, "How long a Lease is valid without renewal.")
+	fs.DurationVar(&o.RenewDeadline, "renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leading.")
+	fs.DurationVar(&o.RetryPeriod, "retry-period", 2*time.Second, "Interval between attempts to acquire or renew the Lease.")
+	fs.BoolVar(&o.PodDeletionCost, "pod-deletion-cost", true, "The leader sets controller.kubernetes.io/pod-deletion-cost on its own Pod (needs POD_NAME and POD_NAMESPACE).")
+	fs.StringVar(&o.APIBindAddress, "api-bind-address", ":8443", "Address of the HTTPS API.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz (HTTP).")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", `Address of /metrics (HTTP); "0" disables it.`)
+	fs.StringVar(&o.TLSCertDir, "tls-cert-dir", "", "Directory with tls.crt and tls.key for the API; empty generates a self-signed certificate.")
+	fs.StringVar(logLevel, "log-level", "info", "Log level: debug, info, warn or error.")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig; empty uses the in-cluster config or $KUBECONFIG.")
+	return fs
+}
+
+// parseFlags parses args and the environment (POD_NAME, POD_NAMESPACE,
+// HELM_RELEASE_NAME, HELM_RELEASE_NAMESPACE) into platform options. Every
+// error is one line for the user.
+func parseFlags(args []string, getenv func(string) string) (platform.Options, slog.Level, error) {
+	var o platform.Options
+	var logLevel string
+	fs := newFlagSet(&o, &logLevel)
+	if err := fs.Parse(args); err != nil {
+		return o, 0, err
+	}
+	if fs.NArg() > 0 {
+		return o, 0, fmt.Errorf("unexpected argument %q: primus takes flags only", fs.Arg(0))
+	}
+	level, err := platform.ParseLogLevel(logLevel)
+	if err != nil {
+		return o, 0, err
+	}
+	o.PodName = getenv("POD_NAME")
+	o.PodNamespace = getenv("POD_NAMESPACE")
+	o.ReleaseName = getenv("HELM_RELEASE_NAME")
+	o.ReleaseNamespace = getenv("HELM_RELEASE_NAMESPACE")
+	if o.LeaderElectionNamespace == "" {
+		o.LeaderElectionNamespace = o.PodNamespace
+	}
+	if o.PodName != "" {
+		o.Identity = o.PodName
+	} else {
+		o.Identity = leader.Identity()
+	}
+	if err := o.Validate(); err != nil {
+		return o, 0, err
+	}
+	return o, level, nil
+}
+
+// usage is the --help text.
+func usage() string {
+	var o platform.Options
+	var level string
+	return "Usage: primus [flags]\n\nFlags:\n" + newFlagSet(&o, &level).FlagUsages()
+}

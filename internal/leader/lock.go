@@ -1,0 +1,260 @@
+package leader
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+)
+
+// Lock is the Lease lock controller-runtime's manager elects with
+// (manager.Options.LeaderElectionResourceLockInterface). It delegates to
+// client-go's LeaseLock and watches what passes through: it logs one line
+// per leadership change, with this replica's identity, the holder and the
+// reason, and keeps the leader metrics current.
+//
+// client-go's LeaseLock only ever calls Get, Create and Update on the named
+// Lease, which is what the chart's Role grants.
+type Lock struct {
+	inner    resourcelock.Interface
+	identity string
+	log      *slog.Logger
+	metrics  *Metrics
+	now      func() time.Time
+
+	mu       sync.Mutex
+	observed *resourcelock.LeaderElectionRecord // last record seen or written
+	leading  bool
+	lastErr  error // last failed Update while leading
+	recorder resourcelock.EventRecorder
+}
+
+// LockOptions configures NewLock.
+type LockOptions struct {
+	// Namespace and Name locate the Lease.
+	Namespace, Name string
+	// Identity is this replica's identity, written as the holder.
+	Identity string
+	// Log receives the leadership lines. Nil discards them.
+	Log *slog.Logger
+	// Metrics are updated on every change. Nil means unmeasured.
+	Metrics *Metrics
+}
+
+// NewLock returns a Lock on the Lease opts.Namespace/opts.Name.
+func NewLock(kube kubernetes.Interface, opts LockOptions) (*Lock, error) {
+	l := newLock(opts)
+	inner, err := resourcelock.New(resourcelock.LeasesResourceLock, opts.Namespace, opts.Name,
+		kube.CoreV1(), kube.CoordinationV1(),
+		resourcelock.ResourceLockConfig{Identity: opts.Identity, EventRecorder: l})
+	if err != nil {
+		return nil, fmt.Errorf("lease lock %s/%s: %w", opts.Namespace, opts.Name, err)
+	}
+	l.setInner(inner)
+	return l, nil
+}
+
+// newLock returns a Lock without its inner lock.
+func newLock(opts LockOptions) *Lock {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics, _ = NewMetrics(nil)
+	}
+	return &Lock{identity: opts.Identity, log: opts.Log, metrics: opts.Metrics, now: time.Now}
+}
+
+// setInner sets the lock l delegates to.
+func (l *Lock) setInner(inner resourcelock.Interface) {
+	l.inner = inner
+	l.log = l.log.With("identity", l.identity, "lease", inner.Describe())
+}
+
+// SetEventRecorder makes the Lock record client-go's leader-election events
+// ("became leader", "stopped leading") on the Lease through r; the manager's
+// recorder exists only after the Lock is handed to it. Until then events
+// are dropped.
+func (l *Lock) SetEventRecorder(r resourcelock.EventRecorder) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recorder = r
+}
+
+// Eventf implements resourcelock.EventRecorder for the inner lock.
+func (l *Lock) Eventf(obj runtime.Object, eventType, reason, message string, args ...any) {
+	l.mu.Lock()
+	r := l.recorder
+	l.mu.Unlock()
+	if r != nil {
+		r.Eventf(obj, eventType, reason, message, args...)
+	}
+}
+
+// Get reads the Lease and logs when it names a holder this replica has not
+// seen before.
+func (l *Lock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
+	rec, raw, err := l.inner.Get(ctx)
+	if err == nil {
+		l.observe(rec)
+	}
+	return rec, raw, err
+}
+
+// Create creates the Lease holding it, when it does not exist.
+func (l *Lock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	if err := l.inner.Create(ctx, rec); err != nil {
+		return err
+	}
+	l.wrote(rec, "lease created")
+	return nil
+}
+
+// Update writes the Lease: a renewal, an acquisition or, with an empty
+// holder, a release.
+func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	if err := l.inner.Update(ctx, rec); err != nil {
+		l.mu.Lock()
+		leading := l.leading
+		if leading {
+			l.lastErr = err
+		}
+		l.mu.Unlock()
+		if leading {
+			l.log.Warn("renewing leader lease failed", "err", err)
+		}
+		return err
+	}
+	l.wrote(rec, "")
+	return nil
+}
+
+// RecordEvent records an event on the Lease through the inner lock.
+func (l *Lock) RecordEvent(s string) { l.inner.RecordEvent(s) }
+
+// Identity returns this replica's identity.
+func (l *Lock) Identity() string { return l.inner.Identity() }
+
+// Describe names the Lease as namespace/name.
+func (l *Lock) Describe() string { return l.inner.Describe() }
+
+// Leading reports whether this replica holds the Lease, as of its last
+// successful write.
+func (l *Lock) Leading() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leading
+}
+
+// LostReason explains a lost leadership for the log line of the caller that
+// sees the manager stop: who holds the Lease now, or the last failed
+// renewal.
+func (l *Lock) LostReason() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	const base = "could not renew the lease before the renew deadline"
+	switch {
+	case l.observed != nil && l.observed.HolderIdentity != "" && l.observed.HolderIdentity != l.identity:
+		return base + "; it is now held by " + l.observed.HolderIdentity
+	case l.lastErr != nil:
+		return base + ": " + l.lastErr.Error()
+	}
+	return base
+}
+
+// observe records a Lease read by Get and logs a new holder.
+func (l *Lock) observe(rec *resourcelock.LeaderElectionRecord) {
+	l.mu.Lock()
+	prev := l.observed
+	l.observed = rec
+	l.mu.Unlock()
+	if prev != nil && prev.HolderIdentity == rec.HolderIdentity {
+		return
+	}
+	switch {
+	case rec.HolderIdentity == "" && prev != nil:
+		l.log.Info("leader observed", "holder", "", "previous", prev.HolderIdentity, "reason", "lease released")
+	case rec.HolderIdentity == "":
+		l.log.Info("leader observed", "holder", "", "reason", "lease has no holder")
+	case prev == nil:
+		l.log.Info("leader observed", "holder", rec.HolderIdentity, "reason", "first read of the lease")
+	default:
+		l.log.Info("leader observed", "holder", rec.HolderIdentity, "previous", prev.HolderIdentity, "reason", "lease changed hands")
+	}
+}
+
+// wrote records a successful Create or Update by this replica and logs a
+// change of its own leadership.
+func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, reason string) {
+	l.mu.Lock()
+	prev := l.observed
+	l.observed = &rec
+	wasLeading := l.leading
+	l.leading = rec.HolderIdentity == l.identity
+	if l.leading {
+		l.lastErr = nil
+	}
+	nowLeading := l.leading
+	l.mu.Unlock()
+
+	switch {
+	case nowLeading && !wasLeading:
+		if reason == "" {
+			reason = l.acquireReason(prev)
+		}
+		l.metrics.Leader.Set(1)
+		l.metrics.Transitions.Inc()
+		l.log.Info("leadership acquired", "holder", l.identity, "previous", holderOf(prev),
+			"reason", reason, "transitions", rec.LeaderTransitions)
+	case !nowLeading && wasLeading:
+		l.metrics.Leader.Set(0)
+		l.metrics.Transitions.Inc()
+		l.log.Info("leadership released", "holder", rec.HolderIdentity, "reason", "shutting down: lease released for the next leader")
+	}
+}
+
+// acquireReason says why this replica could take the Lease, from the last
+// record it had seen.
+func (l *Lock) acquireReason(prev *resourcelock.LeaderElectionRecord) string {
+	switch {
+	case prev == nil:
+		return "lease free"
+	case prev.HolderIdentity == "" && prev.RenewTime.IsZero():
+		return "lease never held"
+	case prev.HolderIdentity == "":
+		return "lease released by the previous holder"
+	case prev.HolderIdentity == l.identity:
+		return "lease still held by this identity"
+	default:
+		expiry := prev.RenewTime.Add(time.Duration(prev.LeaseDurationSeconds) * time.Second)
+		return fmt.Sprintf("lease of %s expired (last renewed %s, expired %s ago)",
+			prev.HolderIdentity, prev.RenewTime.UTC().Format(time.RFC3339), l.now().Sub(expiry).Round(time.Millisecond))
+	}
+}
+
+// holderOf returns the holder of rec, or "" for nil.
+func holderOf(rec *resourcelock.LeaderElectionRecord) string {
+	if rec == nil {
+		return ""
+	}
+	return rec.HolderIdentity
+}
+
+// Lost marks leadership as lost (the manager stopped because renewing
+// failed) and logs it. The caller exits the process right after.
+func (l *Lock) Lost() {
+	l.mu.Lock()
+	was := l.leading
+	l.leading = false
+	l.mu.Unlock()
+	if was {
+		l.metrics.Leader.Set(0)
+		l.metrics.Transitions.Inc()
+	}
+	l.log.Error("leadership lost", "holder", l.identity, "reason", l.LostReason())
+}

@@ -43,7 +43,7 @@ func TestLeaseAndRBAC(t *testing.T) {
 
 			role := leaderElectionRole(t, res)
 			assert.Equal(t, tc.wantNamespace, role.Namespace)
-			require.Len(t, role.Rules, 4)
+			require.Len(t, role.Rules, 3)
 			assert.Equal(t, rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}}, role.Rules[0])
 			assert.Equal(t, rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{tc.wantLease}, Verbs: []string{"get", "update", "patch"}}, role.Rules[1])
 

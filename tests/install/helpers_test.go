@@ -18,6 +18,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"primus.dev/primus/internal/clustertest"
 )
 
 // release is one Helm release under test in its own namespace.
@@ -33,6 +35,7 @@ type release struct {
 // registers its cleanup: helm uninstall, then namespace deletion.
 func newRelease(t *testing.T, nsLabels map[string]string) *release {
 	t.Helper()
+	clustertest.Require(t, testCluster)
 	ns := fmt.Sprintf("primus-%s", strings.ToLower(random.UniqueId()))
 	r := &release{
 		t: t, name: "primus", namespace: ns,

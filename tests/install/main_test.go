@@ -5,16 +5,13 @@
 package install
 
 import (
-	"context"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
 	"primus.dev/primus/internal/cluster"
+	"primus.dev/primus/internal/clustertest"
 )
 
 // testCluster is shared by every test of the package; tests isolate by
@@ -22,38 +19,7 @@ import (
 var testCluster *cluster.Cluster
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		fmt.Println("install suites skipped in -short mode")
-		os.Exit(0)
-	}
-	os.Exit(runWithCluster(m))
-}
-
-func runWithCluster(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	bins, err := cluster.EnsureBinaries(ctx, cluster.BinaryOptions{Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded cluster binaries:", err)
-		return 1
-	}
-	// terratest's helm module runs `helm` from PATH.
-	os.Setenv("PATH", bins.Dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	c, err := cluster.StartOrConnect(ctx, "", cluster.Options{Name: "install-suite", Binaries: &bins, Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start cluster:", err)
-		return 1
-	}
-	defer func() {
-		stopCtx, stop := context.WithTimeout(context.Background(), time.Minute)
-		defer stop()
-		if err := c.Stop(stopCtx); err != nil {
-			fmt.Fprintln(os.Stderr, "stop cluster:", err)
-		}
-	}()
-	testCluster = c
-	return m.Run()
+	os.Exit(clustertest.Main(m, "install-suite", &testCluster))
 }
 
 // chartPath is charts/primus, found from this file.

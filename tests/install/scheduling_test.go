@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"primus.dev/primus/internal/action"
+	"primus.dev/primus/internal/clustertest"
 	"primus.dev/primus/internal/render"
 	"primus.dev/primus/internal/verify"
 )
@@ -37,6 +38,7 @@ func labelNodes(t *testing.T, pool string, n int) {
 // TestAntiAffinityOnTwoNodes runs `hacheck verify --kubeconfig` (the same
 // action) with three replicas confined to two nodes.
 func TestAntiAffinityOnTwoNodes(t *testing.T) {
+	clustertest.Require(t, testCluster)
 	labelNodes(t, "two", 2)
 	cases := []struct {
 		name        string

@@ -1,0 +1,66 @@
+// Package clustertest gives a test package one shared cluster: the
+// embedded one (or the cluster of $PRIMUS_TEST_KUBECONFIG), started in
+// TestMain, with the helm CLI on PATH, and stopped after the last test. It
+// is for tests only; tests isolate from each other by namespace.
+package clustertest
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"primus.dev/primus/internal/cluster"
+)
+
+// StartTimeout bounds building the binaries (first run) and starting the
+// cluster.
+const StartTimeout = 20 * time.Minute
+
+// Main is a test package's TestMain body: in -short mode it runs the tests
+// without a cluster (cluster tests skip themselves through Require);
+// otherwise it starts the cluster, sets *c, puts the helm CLI on PATH, runs
+// the tests, and stops the cluster even when tests fail. It returns the
+// exit code for os.Exit.
+func Main(m *testing.M, name string, c **cluster.Cluster) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	bins, err := cluster.EnsureBinaries(ctx, cluster.BinaryOptions{Log: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "embedded cluster binaries:", err)
+		return 1
+	}
+	// terratest's helm module runs `helm` from PATH.
+	if err := os.Setenv("PATH", bins.PATH()); err != nil {
+		fmt.Fprintln(os.Stderr, "PATH:", err)
+		return 1
+	}
+	started, err := cluster.StartOrConnect(ctx, "", cluster.Options{Name: name, Binaries: &bins, Log: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start cluster:", err)
+		return 1
+	}
+	defer func() {
+		stopCtx, stop := context.WithTimeout(context.Background(), time.Minute)
+		defer stop()
+		if err := started.Stop(stopCtx); err != nil {
+			fmt.Fprintln(os.Stderr, "stop cluster:", err)
+		}
+	}()
+	*c = started
+	return m.Run()
+}
+
+// Require skips t when the package runs without a cluster (-short).
+func Require(t testing.TB, c *cluster.Cluster) {
+	t.Helper()
+	if c == nil {
+		t.Skip("needs the embedded cluster; skipped with -short")
+	}
+}

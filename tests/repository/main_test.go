@@ -8,16 +8,15 @@
 package repository
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
-	"time"
 
 	"primus.dev/primus/internal/cluster"
+	"primus.dev/primus/internal/clustertest"
 )
 
 var (
@@ -35,44 +34,20 @@ func TestMain(m *testing.M) {
 		fmt.Println("repository suite skipped in -short mode")
 		os.Exit(0)
 	}
-	os.Exit(runWithCluster(m))
-}
-
-func runWithCluster(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	bins, err := cluster.EnsureBinaries(ctx, cluster.BinaryOptions{Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "embedded cluster binaries:", err)
-		return 1
-	}
-	// ci/package.sh and terratest's helm module run `helm` from PATH.
-	os.Setenv("PATH", bins.Dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var err error
 	if workDir, err = os.MkdirTemp("", "primus-repository-suite-"); err != nil {
 		fmt.Fprintln(os.Stderr, "work dir:", err)
-		return 1
+		os.Exit(1)
 	}
-	defer os.RemoveAll(workDir)
 	// helm keeps repository caches, registry credentials and plugins under
 	// these; the suite must neither read nor change the developer's.
 	for _, v := range []string{"HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"} {
 		os.Setenv(v, filepath.Join(workDir, "helm", v))
 	}
-
-	c, err := cluster.StartOrConnect(ctx, "", cluster.Options{Name: "repo-suite", Binaries: &bins, Log: os.Stderr})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start cluster:", err)
-		return 1
-	}
-	defer func() {
-		stopCtx, stop := context.WithTimeout(context.Background(), time.Minute)
-		defer stop()
-		if err := c.Stop(stopCtx); err != nil {
-			fmt.Fprintln(os.Stderr, "stop cluster:", err)
-		}
-	}()
-	testCluster = c
-	return m.Run()
+	// clustertest puts helm on PATH for ci/package.sh and terratest.
+	code := clustertest.Main(m, "repo-suite", &testCluster)
+	os.RemoveAll(workDir)
+	os.Exit(code)
 }
 
 // repoRoot is the repository's root, found from this file.

@@ -27,11 +27,17 @@ type Lock struct {
 	metrics  *Metrics
 	now      func() time.Time
 
+	// renewDeadline bounds how long after its last renewal began this
+	// replica still counts as the leader (Fresh).
+	renewDeadline time.Duration
+
 	mu       sync.Mutex
 	observed *resourcelock.LeaderElectionRecord // last record seen or written
 	leading  bool
-	lastErr  error // last failed Update while leading
-	recorder resourcelock.EventRecorder
+	// renewedAt is when the last successful write holding the Lease began.
+	renewedAt time.Time
+	lastErr   error // last failed Update while leading
+	recorder  resourcelock.EventRecorder
 }
 
 // LockOptions configures NewLock.
@@ -44,6 +50,9 @@ type LockOptions struct {
 	Log *slog.Logger
 	// Metrics are updated on every change. Nil means unmeasured.
 	Metrics *Metrics
+	// RenewDeadline is the election's renew deadline; Fresh is false once
+	// the last renewal began longer ago than this.
+	RenewDeadline time.Duration
 }
 
 // NewLock returns a Lock on the Lease opts.Namespace/opts.Name.
@@ -67,7 +76,7 @@ func newLock(opts LockOptions) *Lock {
 	if opts.Metrics == nil {
 		opts.Metrics, _ = NewMetrics(nil)
 	}
-	return &Lock{identity: opts.Identity, log: opts.Log, metrics: opts.Metrics, now: time.Now}
+	return &Lock{identity: opts.Identity, log: opts.Log, metrics: opts.Metrics, now: time.Now, renewDeadline: opts.RenewDeadline}
 }
 
 // setInner sets the lock l delegates to.
@@ -108,16 +117,18 @@ func (l *Lock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []b
 
 // Create creates the Lease holding it, when it does not exist.
 func (l *Lock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	start := l.now()
 	if err := l.inner.Create(ctx, rec); err != nil {
 		return err
 	}
-	l.wrote(rec, "lease created")
+	l.wrote(rec, start, "lease created")
 	return nil
 }
 
 // Update writes the Lease: a renewal, an acquisition or, with an empty
 // holder, a release.
 func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	start := l.now()
 	if err := l.inner.Update(ctx, rec); err != nil {
 		l.mu.Lock()
 		leading := l.leading
@@ -130,7 +141,7 @@ func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord
 		}
 		return err
 	}
-	l.wrote(rec, "")
+	l.wrote(rec, start, "")
 	return nil
 }
 
@@ -188,9 +199,9 @@ func (l *Lock) observe(rec *resourcelock.LeaderElectionRecord) {
 	}
 }
 
-// wrote records a successful Create or Update by this replica and logs a
-// change of its own leadership.
-func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, reason string) {
+// wrote records a successful Create or Update by this replica, begun at
+// start, and logs a change of its own leadership.
+func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, start time.Time, reason string) {
 	l.mu.Lock()
 	prev := l.observed
 	l.observed = &rec
@@ -198,6 +209,7 @@ func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, reason string) {
 	l.leading = rec.HolderIdentity == l.identity
 	if l.leading {
 		l.lastErr = nil
+		l.renewedAt = start
 	}
 	nowLeading := l.leading
 	l.mu.Unlock()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -77,6 +79,19 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	// A leader whose lease went stale (paused, or cut off from the API
+	// server) stops the manager with ErrLeadershipLost as its cause.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var staleOnce sync.Once
+	onStale := func() {
+		staleOnce.Do(func() {
+			lock.Lost()
+			log.Error("stopping before any further write", "lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID,
+				"reason", fmt.Sprintf("last renewal began %s ago, beyond the renew deadline %s: the process was paused or the API server was unreachable, and another replica may lead", lock.Staleness(), o.RenewDeadline))
+			cancel(ErrLeadershipLost)
+		})
+	}
 
 	mgr, err := newManager(cfg, scheme, logrLogger, o, lock)
 	if err != nil {
@@ -86,7 +101,7 @@ func Run(ctx context.Context, o Options) error {
 		//nolint:staticcheck // client-go's resource lock takes the old events API.
 		lock.SetEventRecorder(mgr.GetEventRecorderFor(o.Identity))
 	}
-	if err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics); err != nil {
+	if err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale); err != nil {
 		return err
 	}
 
@@ -94,6 +109,8 @@ func Run(ctx context.Context, o Options) error {
 		"lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID, "api", o.APIBindAddress)
 	err = mgr.Start(ctx)
 	switch {
+	case errors.Is(context.Cause(ctx), ErrLeadershipLost):
+		return fmt.Errorf("%w: lease not renewed within the renew deadline", ErrLeadershipLost)
 	case err != nil && lock != nil && strings.Contains(err.Error(), "leader election lost"):
 		lock.Lost()
 		return fmt.Errorf("%w: %s", ErrLeadershipLost, lock.LostReason())
@@ -157,7 +174,7 @@ func prepareElection(ctx context.Context, log *slog.Logger, kube kubernetes.Inte
 	}
 	return leader.NewLock(kube, leader.LockOptions{
 		Namespace: o.LeaderElectionNamespace, Name: o.LeaderElectionID,
-		Identity: o.Identity, Log: log, Metrics: m,
+		Identity: o.Identity, Log: log, Metrics: m, RenewDeadline: o.RenewDeadline,
 	})
 }
 
@@ -194,7 +211,7 @@ func newManager(cfg *rest.Config, scheme *runtime.Scheme, logger logr.Logger, o 
 // addComponents adds the API server, health checks, the controller and the
 // deletion-cost marker to mgr.
 func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, kube kubernetes.Interface,
-	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics) error {
+	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func()) error {
 	// The API reads and writes Projects directly, not through the
 	// manager's cache: a non-leader has no informers, and a reply must
 	// reflect a write that just happened.
@@ -235,7 +252,16 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 		return fmt.Errorf("add readyz check: %w", err)
 	}
 
-	rec := &controller.Reconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Scheme: scheme}
+	writer := mgr.GetClient()
+	if lock != nil {
+		// Fence the controllers: no write unless the lease is fresh, and a
+		// watchdog that stops a leader whose lease went stale.
+		writer = leader.Fence(writer, lock, onStale)
+		if err := mgr.Add(&leader.Watchdog{Lock: lock, Interval: min(o.RetryPeriod/4, 250*time.Millisecond), OnStale: onStale}); err != nil {
+			return fmt.Errorf("add lease watchdog: %w", err)
+		}
+	}
+	rec := &controller.Reconciler{Client: writer, Reader: mgr.GetAPIReader(), Scheme: scheme}
 	if err := rec.SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -1,0 +1,77 @@
+package leader
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+)
+
+func TestFenceRefusesWritesOnStaleLease(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name      string
+		leading   bool
+		elapsed   time.Duration
+		wantWrite bool
+	}{
+		{name: "fresh leader writes", leading: true, elapsed: time.Second, wantWrite: true},
+		{name: "just inside the renew deadline", leading: true, elapsed: 2999 * time.Millisecond, wantWrite: true},
+		{name: "paused past the renew deadline", leading: true, elapsed: 3 * time.Second, wantWrite: false},
+		{name: "resumed long after", leading: true, elapsed: time.Minute, wantWrite: false},
+		{name: "not leading", leading: false, elapsed: 0, wantWrite: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lock := newLock(LockOptions{Identity: "me", RenewDeadline: 3 * time.Second})
+			now := t0
+			lock.now = func() time.Time { return now }
+			if tc.leading {
+				lock.wrote(resourcelock.LeaderElectionRecord{HolderIdentity: "me"}, t0, "test")
+			}
+			now = t0.Add(tc.elapsed)
+			stale := 0
+			c := Fence(fake.NewClientBuilder().Build(), lock, func() { stale++ })
+
+			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "project-a"}}
+			err := c.Create(context.Background(), ns)
+			statusErr := c.Status().Update(context.Background(), ns)
+
+			var got corev1.Namespace
+			getErr := c.Get(context.Background(), client.ObjectKey{Name: "project-a"}, &got)
+			if tc.wantWrite {
+				require.NoError(t, err)
+				require.NoError(t, getErr, "the write reached the API")
+				assert.Zero(t, stale)
+				return
+			}
+			assert.ErrorIs(t, err, ErrStaleLease)
+			assert.ErrorIs(t, statusErr, ErrStaleLease)
+			assert.Error(t, getErr, "nothing was written")
+			assert.Equal(t, 2, stale, "every refused write reports the stale lease")
+		})
+	}
+}
+
+func TestWatchdogStopsAStaleLeader(t *testing.T) {
+	lock := newLock(LockOptions{Identity: "me", RenewDeadline: 50 * time.Millisecond})
+	lock.wrote(resourcelock.LeaderElectionRecord{HolderIdentity: "me"}, time.Now(), "test")
+	stale := make(chan struct{})
+	w := &Watchdog{Lock: lock, Interval: 5 * time.Millisecond, OnStale: func() { close(stale) }}
+	assert.True(t, w.NeedLeaderElection())
+	done := make(chan error)
+	go func() { done <- w.Start(context.Background()) }()
+	select {
+	case <-stale:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watchdog never noticed the stale lease")
+	}
+	require.NoError(t, <-done)
+}

@@ -258,8 +258,12 @@ func holderOf(rec *resourcelock.LeaderElectionRecord) string {
 }
 
 // Lost marks leadership as lost (the manager stopped because renewing
-// failed) and logs it. The caller exits the process right after.
-func (l *Lock) Lost() {
+// failed) and logs it with LostReason. The caller exits the process right
+// after.
+func (l *Lock) Lost() { l.LostBecause(l.LostReason()) }
+
+// LostBecause marks leadership as lost and logs reason.
+func (l *Lock) LostBecause(reason string) {
 	l.mu.Lock()
 	was := l.leading
 	l.leading = false
@@ -268,5 +272,5 @@ func (l *Lock) Lost() {
 		l.metrics.Leader.Set(0)
 		l.metrics.Transitions.Inc()
 	}
-	l.log.Error("leadership lost", "holder", l.identity, "reason", l.LostReason())
+	l.log.Error("leadership lost", "holder", l.identity, "reason", reason)
 }

@@ -86,9 +86,8 @@ func Run(ctx context.Context, o Options) error {
 	var staleOnce sync.Once
 	onStale := func() {
 		staleOnce.Do(func() {
-			lock.Lost()
-			log.Error("stopping before any further write", "lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID,
-				"reason", fmt.Sprintf("last renewal began %s ago, beyond the renew deadline %s: the process was paused or the API server was unreachable, and another replica may lead", lock.Staleness(), o.RenewDeadline))
+			lock.LostBecause(fmt.Sprintf("lease not renewed within the renew deadline: the last renewal began %s ago (deadline %s); the process was paused or the API server was unreachable, and another replica may hold it; stopping before any further write",
+				lock.Staleness(), o.RenewDeadline))
 			cancel(ErrLeadershipLost)
 		})
 	}

@@ -25,6 +25,7 @@ func newFlagSet(o *platform.Options, logLevel *string) *pflag.FlagSet {
 	fs.DurationVar(&o.LeaseDuration, "lease-duration", 15*time.Second, "How long a Lease is valid without renewal.")
 	fs.DurationVar(&o.RenewDeadline, "renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leading.")
 	fs.DurationVar(&o.RetryPeriod, "retry-period", 2*time.Second, "Interval between attempts to acquire or renew the Lease.")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "After SIGTERM, keep serving (unready, no longer campaigning for the Lease) this long before stopping, so the Service's endpoints drop this replica first.")
 	fs.BoolVar(&o.PodDeletionCost, "pod-deletion-cost", true, "The leader sets controller.kubernetes.io/pod-deletion-cost on its own Pod (needs POD_NAME and POD_NAMESPACE).")
 	fs.StringVar(&o.APIBindAddress, "api-bind-address", ":8443", "Address of the HTTPS API.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz (HTTP).")

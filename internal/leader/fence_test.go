@@ -75,3 +75,26 @@ func TestWatchdogStopsAStaleLeader(t *testing.T) {
 	}
 	require.NoError(t, <-done)
 }
+
+func TestDrainRefusesAcquisitionButRenews(t *testing.T) {
+	cases := []struct {
+		name    string
+		leading bool
+		holder  string
+		wantErr error
+	}{
+		{name: "a draining follower does not take the lease", leading: false, holder: "me", wantErr: ErrDraining},
+		{name: "a draining leader keeps renewing until it releases", leading: true, holder: "me", wantErr: nil},
+		{name: "a draining leader may release", leading: true, holder: "", wantErr: nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lock := newLock(LockOptions{Identity: "me", RenewDeadline: time.Minute})
+			if tc.leading {
+				lock.wrote(resourcelock.LeaderElectionRecord{HolderIdentity: "me"}, time.Now(), "test")
+			}
+			lock.Drain()
+			assert.ErrorIs(t, lock.refuseAcquire(resourcelock.LeaderElectionRecord{HolderIdentity: tc.holder}), tc.wantErr)
+		})
+	}
+}

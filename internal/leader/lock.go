@@ -2,6 +2,7 @@ package leader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -36,8 +37,11 @@ type Lock struct {
 	leading  bool
 	// renewedAt is when the last successful write holding the Lease began.
 	renewedAt time.Time
-	lastErr   error // last failed Update while leading
-	recorder  resourcelock.EventRecorder
+	// draining refuses to acquire the Lease (a stopping replica must not
+	// take over); renewing a Lease already held goes on.
+	draining bool
+	lastErr  error // last failed Update while leading
+	recorder resourcelock.EventRecorder
 }
 
 // LockOptions configures NewLock.
@@ -117,6 +121,9 @@ func (l *Lock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []b
 
 // Create creates the Lease holding it, when it does not exist.
 func (l *Lock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	if err := l.refuseAcquire(rec); err != nil {
+		return err
+	}
 	start := l.now()
 	if err := l.inner.Create(ctx, rec); err != nil {
 		return err
@@ -128,6 +135,9 @@ func (l *Lock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord
 // Update writes the Lease: a renewal, an acquisition or, with an empty
 // holder, a release.
 func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
+	if err := l.refuseAcquire(rec); err != nil {
+		return err
+	}
 	start := l.now()
 	if err := l.inner.Update(ctx, rec); err != nil {
 		l.mu.Lock()
@@ -142,6 +152,32 @@ func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord
 		return err
 	}
 	l.wrote(rec, start, "")
+	return nil
+}
+
+// ErrDraining is returned instead of acquiring the Lease while draining.
+var ErrDraining = errors.New("draining: not acquiring the lease")
+
+// Drain makes this replica stop campaigning: it no longer acquires the
+// Lease, though it keeps renewing one it holds until it releases it. A
+// replica told to stop calls it first, so that of two replicas stopping
+// together neither takes the Lease the other releases.
+func (l *Lock) Drain() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.draining {
+		l.draining = true
+		l.log.Info("draining", "reason", "stopping: no longer campaigning for the lease", "leading", l.leading)
+	}
+}
+
+// refuseAcquire refuses a write that would make a draining replica leader.
+func (l *Lock) refuseAcquire(rec resourcelock.LeaderElectionRecord) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.draining && !l.leading && rec.HolderIdentity == l.identity {
+		return ErrDraining
+	}
 	return nil
 }
 

@@ -48,6 +48,11 @@ type Options struct {
 	// ShutdownTimeout bounds the graceful stop of everything; zero means
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long a replica told to stop (SIGTERM) keeps
+	// serving, unready, before it stops: the Service's endpoints drop it
+	// meanwhile. It stops campaigning for the Lease at once, so a leader
+	// draining at the same time hands over to a replica that stays.
+	ShutdownDelay time.Duration
 	// Log receives every log line. Nil discards.
 	Log *slog.Logger
 }

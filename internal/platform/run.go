@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -79,10 +81,14 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	// A leader whose lease went stale (paused, or cut off from the API
-	// server) stops the manager with ErrLeadershipLost as its cause.
-	ctx, cancel := context.WithCancelCause(ctx)
+	// The manager runs on its own context: a stop request (ctx) first
+	// drains (unready, no longer campaigning) for ShutdownDelay, and a
+	// leader whose lease went stale (paused, or cut off from the API
+	// server) stops it at once with ErrLeadershipLost as its cause.
+	stop := ctx
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
+	var draining atomic.Bool
 	var staleOnce sync.Once
 	onStale := func() {
 		staleOnce.Do(func() {
@@ -103,6 +109,32 @@ func Run(ctx context.Context, o Options) error {
 	if err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale); err != nil {
 		return err
 	}
+
+	if err := mgr.AddReadyzCheck("shutdown", func(*http.Request) error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("add readyz check: %w", err)
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-stop.Done():
+		}
+		draining.Store(true)
+		if lock != nil {
+			lock.Drain()
+		}
+		log.Info("shutting down", "delay", o.ShutdownDelay, "reason", "stop requested: unready and no longer campaigning; serving until the delay ends, then releasing the lease if held")
+		select {
+		case <-ctx.Done():
+		case <-time.After(o.ShutdownDelay):
+		}
+		cancel(nil)
+	}()
 
 	log.Info("primus starting", "leader-elect", o.LeaderElect,
 		"lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID, "api", o.APIBindAddress)

@@ -28,9 +28,9 @@ message that names the keys. deployment.yaml includes it first.
 {{- fail (printf "leaderElection.retryPeriod: %s must be shorter than leaderElection.renewDeadline (%s)" $le.retryPeriod $le.renewDeadline) }}
 {{- end }}
 {{- $grace := int64 (default 30 .Values.terminationGracePeriodSeconds) }}
-{{- $preStop := int64 (default 0 .Values.preStopSleepSeconds) }}
+{{- $preStop := int64 (default 0 .Values.shutdownDelaySeconds) }}
 {{- if lt (mul $grace 1000) (add (mul $preStop 1000) $renew) }}
-{{- fail (printf "terminationGracePeriodSeconds: %d s is shorter than preStopSleepSeconds (%d s) plus leaderElection.renewDeadline (%s); a stopping leader needs time to release its Lease" $grace $preStop $le.renewDeadline) }}
+{{- fail (printf "terminationGracePeriodSeconds: %d s is shorter than shutdownDelaySeconds (%d s) plus leaderElection.renewDeadline (%s); a stopping leader needs time to release its Lease" $grace $preStop $le.renewDeadline) }}
 {{- end }}
 {{- $pdb := include "primus.pdb" . | fromYaml }}
 {{- if and (hasKey $pdb "minAvailable") (hasKey $pdb "maxUnavailable") }}

@@ -81,13 +81,17 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	// The manager runs on its own context: a stop request (ctx) first
-	// drains (unready, no longer campaigning) for ShutdownDelay, and a
-	// leader whose lease went stale (paused, or cut off from the API
-	// server) stops it at once with ErrLeadershipLost as its cause.
+	// On a stop request (ctx) the manager stops at once: the controllers
+	// stop and a leader releases the Lease, so leadership moves within the
+	// retry period; the API server, on its own context, keeps serving
+	// (unready) for ShutdownDelay while the Service's endpoints drop this
+	// replica. A leader whose lease went stale (paused, or cut off from the
+	// API server) stops both at once with ErrLeadershipLost as the cause.
 	stop := ctx
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
+	apiCtx, cancelAPI := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelAPI()
 	var draining atomic.Bool
 	var staleOnce sync.Once
 	onStale := func() {
@@ -95,28 +99,8 @@ func Run(ctx context.Context, o Options) error {
 			lock.LostBecause(fmt.Sprintf("lease not renewed within the renew deadline: the last renewal began %s ago (deadline %s); the process was paused or the API server was unreachable, and another replica may hold it; stopping before any further write",
 				lock.Staleness(), o.RenewDeadline))
 			cancel(ErrLeadershipLost)
+			cancelAPI()
 		})
-	}
-
-	mgr, err := newManager(cfg, scheme, logrLogger, o, lock)
-	if err != nil {
-		return err
-	}
-	if lock != nil {
-		//nolint:staticcheck // client-go's resource lock takes the old events API.
-		lock.SetEventRecorder(mgr.GetEventRecorderFor(o.Identity))
-	}
-	if err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale); err != nil {
-		return err
-	}
-
-	if err := mgr.AddReadyzCheck("shutdown", func(*http.Request) error {
-		if draining.Load() {
-			return errors.New("shutting down")
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("add readyz check: %w", err)
 	}
 	go func() {
 		select {
@@ -128,17 +112,48 @@ func Run(ctx context.Context, o Options) error {
 		if lock != nil {
 			lock.Drain()
 		}
-		log.Info("shutting down", "delay", o.ShutdownDelay, "reason", "stop requested: unready and no longer campaigning; serving until the delay ends, then releasing the lease if held")
+		log.Info("shutting down", "api-delay", o.ShutdownDelay.String(), "reason", "stop requested: controllers stop and the lease is released now; the API serves, unready, until the delay ends")
+		cancel(nil)
 		select {
-		case <-ctx.Done():
+		case <-apiCtx.Done():
 		case <-time.After(o.ShutdownDelay):
 		}
-		cancel(nil)
+		cancelAPI()
 	}()
+
+	mgr, err := newManager(cfg, scheme, logrLogger, o, lock)
+	if err != nil {
+		return err
+	}
+	if lock != nil {
+		//nolint:staticcheck // client-go's resource lock takes the old events API.
+		lock.SetEventRecorder(mgr.GetEventRecorderFor(o.Identity))
+	}
+	srv, err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale)
+	if err != nil {
+		return err
+	}
+	apiDone := make(chan error, 1)
+	go func() { apiDone <- srv.Start(apiCtx) }()
+
+	if err := mgr.AddReadyzCheck("shutdown", func(*http.Request) error {
+		if draining.Load() {
+			return errors.New("shutting down")
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("add readyz check: %w", err)
+	}
 
 	log.Info("primus starting", "leader-elect", o.LeaderElect,
 		"lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID, "api", o.APIBindAddress)
 	err = mgr.Start(ctx)
+	if err != nil {
+		cancelAPI()
+	}
+	if apiErr := <-apiDone; apiErr != nil && err == nil {
+		err = apiErr
+	}
 	switch {
 	case errors.Is(context.Cause(ctx), ErrLeadershipLost):
 		return fmt.Errorf("%w: lease not renewed within the renew deadline", ErrLeadershipLost)
@@ -239,20 +254,21 @@ func newManager(cfg *rest.Config, scheme *runtime.Scheme, logger logr.Logger, o 
 	return mgr, nil
 }
 
-// addComponents adds the API server, health checks, the controller and the
-// deletion-cost marker to mgr.
+// addComponents builds the API server (returned: it runs beside the
+// manager, on its own context) and adds the health checks, the controller
+// and the deletion-cost marker to mgr.
 func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, kube kubernetes.Interface,
-	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func()) error {
+	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func()) (*api.Server, error) {
 	// The API reads and writes Projects directly, not through the
 	// manager's cache: a non-leader has no informers, and a reply must
 	// reflect a write that just happened.
 	projects, err := client.New(cfg, client.Options{Scheme: scheme, HTTPClient: mgr.GetHTTPClient(), Mapper: mgr.GetRESTMapper()})
 	if err != nil {
-		return fmt.Errorf("projects client: %w", err)
+		return nil, fmt.Errorf("projects client: %w", err)
 	}
 	apiMetrics, err := api.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	reader := &leader.Reader{Kube: kube, Identity: o.Identity}
 	if o.LeaderElect {
@@ -271,16 +287,13 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 		},
 	})
 	if err != nil {
-		return err
-	}
-	if err := mgr.Add(srv); err != nil {
-		return fmt.Errorf("add api server: %w", err)
+		return nil, err
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return fmt.Errorf("add healthz check: %w", err)
+		return nil, fmt.Errorf("add healthz check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("api", srv.Ready); err != nil {
-		return fmt.Errorf("add readyz check: %w", err)
+		return nil, fmt.Errorf("add readyz check: %w", err)
 	}
 
 	writer := mgr.GetClient()
@@ -289,12 +302,12 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 		// watchdog that stops a leader whose lease went stale.
 		writer = leader.Fence(writer, lock, onStale)
 		if err := mgr.Add(&leader.Watchdog{Lock: lock, Interval: min(o.RetryPeriod/4, 250*time.Millisecond), OnStale: onStale}); err != nil {
-			return fmt.Errorf("add lease watchdog: %w", err)
+			return nil, fmt.Errorf("add lease watchdog: %w", err)
 		}
 	}
 	rec := &controller.Reconciler{Client: writer, Reader: mgr.GetAPIReader(), Scheme: scheme}
 	if err := rec.SetupWithManager(mgr); err != nil {
-		return err
+		return nil, err
 	}
 
 	if !o.LeaderElect {
@@ -309,8 +322,8 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 			log.Warn("clear stale pod deletion cost", "pod", o.PodName, "err", err)
 		}
 		if err := mgr.Add(dc); err != nil {
-			return fmt.Errorf("add pod deletion cost: %w", err)
+			return nil, fmt.Errorf("add pod deletion cost: %w", err)
 		}
 	}
-	return nil
+	return srv, nil
 }

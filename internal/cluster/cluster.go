@@ -102,6 +102,8 @@ type Cluster struct {
 	nodes   []string
 	pids    map[string]int
 	stopped bool
+	// apiServerPaused is set by PauseAPIServer until ResumeAPIServer.
+	apiServerPaused bool
 }
 
 // Start starts a cluster: it ensures the binaries, has kwokctl run etcd,
@@ -303,6 +305,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	start := time.Now()
 	c.log.Info("stopping cluster", "workdir", c.workdir)
 	c.recordPIDs()
+	c.resumeBeforeStop()
 	// kwokctl's orderly delete needs ctx; the kill and removal below do not,
 	// so that a Stop with an expired context (t.Context() in t.Cleanup)
 	// still leaves nothing behind. A failed delete is only a warning: what

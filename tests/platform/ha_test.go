@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,22 +17,26 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	primusv1 "primus.dev/primus/internal/apis/primus/v1alpha1"
 	"primus.dev/primus/internal/leader"
+	"primus.dev/primus/internal/render"
+	"primus.dev/primus/internal/replicas"
 )
 
 // suite is the state of the HA scenario.
 type suite struct {
-	t        *testing.T
-	ctx      context.Context
-	kube     kubernetes.Interface
-	ns       string
-	lease    string
-	replicas []*replica
-	alice    string // token allowed to use projects
-	bob      string // token without RBAC
+	t     *testing.T
+	ctx   context.Context
+	kube  kubernetes.Interface
+	inst  *replicas.Installation
+	set   *replicas.Set
+	ns    string
+	lease string
+	alice string // token allowed to use projects
+	bob   string // token without RBAC
 }
 
 // TestPlatformHA runs three replicas with the chart's RBAC and walks them
@@ -48,35 +51,31 @@ func TestPlatformHA(t *testing.T) {
 	// The cluster, as the chart leaves it: CRD, namespace, RBAC. The chart
 	// renders no Lease (createLease=false): the binary creates it, through
 	// the chart's `create` rule, with Helm's ownership metadata.
-	a := newApplier(t)
-	installCRD(ctx, t, a)
-	createNamespace(ctx, t, kube, s.ns)
-	cleanupProjects(t, a)
-	objs := installChartRBAC(ctx, t, a, s.ns, []string{"replicaCount=3", "leaderElection.createLease=false"})
-	require.Empty(t, findKind(objs, "Lease"), "createLease=false renders no Lease")
+	s.inst = install(t, s.ns, append([]string{"replicaCount=3", "leaderElection.createLease=false", "logLevel=debug"}, testTimings...))
+	cleanupProjects(t, s.inst)
+	require.Empty(t, render.Find(s.inst.Objects, "Lease"), "createLease=false renders no Lease")
+	require.Equal(t, s.lease, s.inst.LeaderElection.LeaseName)
 
-	names := []string{"primus-0", "primus-1", "primus-2"}
-	createPods(ctx, t, kube, s.ns, append(names, "primus-3"))
-	kubeconfig := writeTokenKubeconfig(t, serviceAccountToken(ctx, t, kube, s.ns, release))
-	s.alice = serviceAccountToken(ctx, t, kube, s.ns, "alice")
-	grantProjects(ctx, t, kube, s.ns, "alice")
-	s.bob = serviceAccountToken(ctx, t, kube, s.ns, "bob")
+	createPods(ctx, t, kube, s.ns, []string{"primus-0", "primus-1", "primus-2", "primus-3"})
+	var err error
+	s.alice, err = s.inst.Token(ctx, "alice", time.Hour)
+	require.NoError(t, err)
+	require.NoError(t, s.inst.GrantProjects(ctx, "alice"))
+	s.bob, err = s.inst.Token(ctx, "bob", time.Hour)
+	require.NoError(t, err)
 
-	cfg := replicaConfig{kubeconfig: kubeconfig, namespace: s.ns, leaseName: s.lease}
-	for _, name := range names {
-		s.replicas = append(s.replicas, startReplica(t, cfg, name))
-	}
-	for _, r := range s.replicas {
-		require.Eventually(t, r.ready, 90*time.Second, 200*time.Millisecond, "%s never became ready", r.name)
-	}
-	probe := startProber(t, s.replicas, s.alice)
+	s.set = startSet(t, s.inst, "primus")
+	all, err := s.set.Grow(ctx, 3, 90*time.Second)
+	require.NoError(t, err)
+	probe := replicas.StartProber(s.set.Live, s.alice, 200*time.Millisecond)
+	t.Cleanup(func() { probe.Close() })
 
-	first := s.waitSingleLeader(s.replicas, 30*time.Second)
-	t.Logf("elected: %s", first.name)
+	first := s.waitSingleLeader(all, 30*time.Second)
+	t.Logf("elected: %s", first.Name)
 	s.checkLease()
-	s.checkDeletionCost(first.name)
+	s.checkDeletionCost(first.Name)
 
-	nonLeaders := s.others(s.replicas, first)
+	nonLeaders := others(all, first)
 	t.Run("access control", func(t *testing.T) { s.checkAccess(t, nonLeaders[0]) })
 
 	t.Run("a project created through a non-leader is reconciled", func(t *testing.T) {
@@ -86,7 +85,7 @@ func TestPlatformHA(t *testing.T) {
 		t.Logf("project alpha reconciled %s after creation", time.Since(start).Round(time.Millisecond))
 		s.checkProjectObjects(t, "alpha")
 		// Another non-leader reports the status the leader wrote.
-		code, raw, err := nonLeaders[1].call("GET", "/api/v1/projects/alpha", s.alice, nil)
+		code, raw, err := nonLeaders[1].Call(ctx, "GET", "/api/v1/projects/alpha", s.alice, nil)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, code, string(raw))
 		var p primusv1.Project
@@ -95,128 +94,120 @@ func TestPlatformHA(t *testing.T) {
 	})
 
 	// Crash the leader: the Lease expires and a survivor takes over.
-	first.stop(syscall.SIGKILL)
-	killed := time.Now()
-	survivors := s.others(s.replicas, first)
+	killed, err := first.Kill()
+	require.NoError(t, err)
+	survivors := others(all, first)
 	s.createProject(t, survivors[0], "beta")
 	second := s.waitSingleLeader(survivors, 30*time.Second)
 	takeover := time.Since(killed)
 	s.waitProjectReady(t, "beta", 60*time.Second)
 	reconciled := time.Since(killed)
 	t.Logf("kill -9 %s: %s took over after %s; project beta (created right after the kill) reconciled after %s",
-		first.name, second.name, takeover.Round(time.Millisecond), reconciled.Round(time.Millisecond))
+		first.Name, second.Name, takeover.Round(time.Millisecond), reconciled.Round(time.Millisecond))
 	assert.Less(t, takeover, 15*time.Second, "takeover should take about the lease duration (4s)")
-	s.checkDeletionCost(second.name, first.name)
+	s.checkDeletionCost(second.Name, first.Name)
 
-	// Stop the new leader gracefully: it releases the Lease on the way out.
-	second.stop(syscall.SIGTERM)
-	terminated := time.Now()
-	last := s.others(survivors, second)[0]
+	// Stop the new leader gracefully: it stops its controllers and
+	// releases the Lease at once; its API serves, unready, for the chart's
+	// shutdown delay, then it exits.
+	delay := s.shutdownDelay()
+	terminated, err := second.Terminate()
+	require.NoError(t, err)
+	last := others(survivors, second)[0]
 	require.Eventually(t, func() bool {
-		st, err := last.leader(s.alice)
-		return err == nil && st.Holder == last.name && st.IsLeader
-	}, 15*time.Second, 50*time.Millisecond, "%s never took over from %s", last.name, second.name)
+		st, err := last.Leader(ctx, s.alice)
+		return err == nil && st.Holder == last.Name && st.IsLeader
+	}, 15*time.Second, 50*time.Millisecond, "%s never took over from %s", last.Name, second.Name)
 	handover := time.Since(terminated)
-	t.Logf("SIGTERM %s: %s took over after %s", second.name, last.name, handover.Round(time.Millisecond))
-	assert.Equal(t, 0, second.waitExit(t, 30*time.Second), "a graceful stop exits 0")
-	assert.NotEmpty(t, logLinesWith(t, second.logPath, "leadership released"), "the stopping leader logs the release")
-	assert.Empty(t, logLinesWith(t, second.logPath, "leadership lost"))
+	t.Logf("SIGTERM %s: %s took over after %s (shutdown delay %s)", second.Name, last.Name, handover.Round(time.Millisecond), delay)
+	assert.Equal(t, 0, s.waitExit(second, delay+30*time.Second), "a graceful stop exits 0")
+	assert.NotEmpty(t, logLinesWith(t, second, "leadership released"), "the stopping leader logs the release")
+	assert.Empty(t, logLinesWith(t, second, "leadership lost"))
 	assert.Less(t, handover, 5*time.Second, "a released Lease is taken within about the retry period")
 	// The gracefully stopped replica removed its cost on the way out.
-	s.checkDeletionCost(last.name, first.name)
+	s.checkDeletionCost(last.Name, first.Name)
 
 	t.Run("the last replica reconciles and cleans up", func(t *testing.T) {
 		s.createProject(t, last, "gamma")
 		s.waitProjectReady(t, "gamma", 60*time.Second)
-		code, raw, err := last.call("DELETE", "/api/v1/projects/alpha", s.alice, nil)
+		code, raw, err := last.Call(ctx, "DELETE", "/api/v1/projects/alpha", s.alice, nil)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusAccepted, code, string(raw))
 		require.Eventually(t, func() bool {
 			_, errNS := kube.CoreV1().Namespaces().Get(ctx, "project-alpha", metav1.GetOptions{})
-			code, _, err := last.call("GET", "/api/v1/projects/alpha", s.alice, nil)
+			code, _, err := last.Call(ctx, "GET", "/api/v1/projects/alpha", s.alice, nil)
 			return apierrors.IsNotFound(errNS) && err == nil && code == http.StatusNotFound
 		}, 90*time.Second, 500*time.Millisecond, "project alpha and its namespace are never deleted")
 	})
 
 	// Freeze the last leader (SIGSTOP) until a new replica takes the Lease,
-	// then let it run again: it finds it lost the Lease and exits 1.
-	fresh := startReplica(t, cfg, "primus-3")
-	s.replicas = append(s.replicas, fresh)
-	require.Eventually(t, fresh.ready, 90*time.Second, 200*time.Millisecond, "primus-3 never became ready")
-	last.stop(syscall.SIGSTOP)
-	frozen := time.Now()
+	// then let it run again: it finds its lease stale (not renewed within
+	// the renew deadline) or held by the new leader, and exits 1.
+	fresh, err := s.set.Grow(ctx, 1, 90*time.Second)
+	require.NoError(t, err, "primus-3 never became ready")
+	frozen, err := last.Pause()
+	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		st, err := fresh.leader(s.alice)
+		st, err := fresh[0].Leader(ctx, s.alice)
 		return err == nil && st.IsLeader
-	}, 30*time.Second, 100*time.Millisecond, "primus-3 never took over from the frozen %s", last.name)
-	t.Logf("SIGSTOP %s: %s took over after %s", last.name, fresh.name, time.Since(frozen).Round(time.Millisecond))
-	last.signal(syscall.SIGCONT)
-	assert.Equal(t, 1, last.waitExit(t, 30*time.Second), "a replica that lost the Lease exits 1")
-	lost := logLinesWith(t, last.logPath, "leadership lost")
+	}, 30*time.Second, 100*time.Millisecond, "%s never took over from the frozen %s", fresh[0].Name, last.Name)
+	t.Logf("SIGSTOP %s: %s took over after %s", last.Name, fresh[0].Name, time.Since(frozen).Round(time.Millisecond))
+	_, err = last.Resume()
+	require.NoError(t, err)
+	assert.Equal(t, 1, s.waitExit(last, 30*time.Second), "a replica that lost the Lease exits 1")
+	lost := logLinesWith(t, last, "leadership lost")
 	if assert.Len(t, lost, 1, "the lost leadership is logged once") {
-		assert.Equal(t, last.name, lost[0]["identity"])
-		assert.Contains(t, lost[0]["reason"], "held by "+fresh.name)
+		assert.Equal(t, last.Name, lost[0].String("identity"))
+		assert.Contains(t, lost[0].String("reason"), "not renewed within the renew deadline")
 	}
 
-	probe.halt()
-	calls, failures := probe.results()
-	t.Logf("API probes of running replicas: %d calls, %d failures", calls, len(failures))
-	assert.Empty(t, failures, "replicas that kept running must answer throughout")
-	assert.Positive(t, calls)
+	res := probe.Close()
+	t.Logf("API probes of running replicas: %d calls, %d failures", res.Calls, len(res.Failures))
+	assert.Empty(t, res.Failures, "replicas that kept running must answer throughout")
+	assert.Positive(t, res.Calls)
 
 	// The chart's RBAC is all the binary needs: no replica was refused.
-	for _, r := range s.replicas {
-		assert.Empty(t, grepLog(t, r.logPath, "forbidden"), "%s was refused by RBAC", r.name)
+	for _, r := range s.set.All() {
+		assert.Empty(t, grepLog(t, r, "forbidden"), "%s was refused by RBAC", r.Name)
 	}
 }
 
 // waitSingleLeader waits until every replica in rs agrees on one holder
 // that is one of rs, and the primus_leader gauges sum to 1.
-func (s *suite) waitSingleLeader(rs []*replica, timeout time.Duration) *replica {
+func (s *suite) waitSingleLeader(rs []*replicas.Replica, timeout time.Duration) *replicas.Replica {
 	s.t.Helper()
-	var holder *replica
-	var last string
-	ok := assert.Eventually(s.t, func() bool {
-		holder = nil
-		var sum float64
-		for _, r := range rs {
-			st, err := r.leader(s.alice)
-			if err != nil {
-				last = err.Error()
-				return false
-			}
-			if st.Expired || st.Holder == "" {
-				last = fmt.Sprintf("%s sees no live holder: %+v", r.name, st)
-				return false
-			}
-			i := slices.IndexFunc(rs, func(c *replica) bool { return c.name == st.Holder })
-			if i < 0 || (holder != nil && holder != rs[i]) {
-				last = fmt.Sprintf("%s sees holder %q", r.name, st.Holder)
-				return false
-			}
-			holder = rs[i]
-			g, err := r.leaderGauge()
-			if err != nil {
-				last = err.Error()
-				return false
-			}
-			sum += g
-		}
-		if sum != 1 {
-			last = fmt.Sprintf("primus_leader sums to %v", sum)
-			return false
-		}
-		return true
-	}, timeout, 100*time.Millisecond)
-	if !ok {
-		s.t.Fatalf("no single leader among %d replicas: %s", len(rs), last)
-	}
+	holder, err := replicas.WaitSingleLeader(s.ctx, rs, s.alice, timeout)
+	require.NoError(s.t, err)
 	return holder
 }
 
+// shutdownDelay is the --shutdown-delay the chart renders (zero without).
+func (s *suite) shutdownDelay() time.Duration {
+	s.t.Helper()
+	args, _, err := replicas.FromDeployment(s.inst.Deployment, s.inst.LeaderElection.Container)
+	require.NoError(s.t, err)
+	v, ok := replicas.ArgValue(args, "--shutdown-delay")
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	require.NoError(s.t, err)
+	return d
+}
+
+// waitExit waits for r to exit and returns its exit code.
+func (s *suite) waitExit(r *replicas.Replica, timeout time.Duration) int {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	defer cancel()
+	code, err := r.Wait(ctx)
+	require.NoError(s.t, err)
+	return code
+}
+
 // others returns rs without r.
-func (s *suite) others(rs []*replica, r *replica) []*replica {
-	return slices.DeleteFunc(slices.Clone(rs), func(c *replica) bool { return c == r })
+func others(rs []*replicas.Replica, r *replicas.Replica) []*replicas.Replica {
+	return slices.DeleteFunc(slices.Clone(rs), func(c *replicas.Replica) bool { return c == r })
 }
 
 // checkLease checks the Lease the binary created carries Helm's ownership
@@ -238,17 +229,17 @@ func (s *suite) checkDeletionCost(leaderName string, crashed ...string) {
 	s.t.Helper()
 	var last string
 	ok := assert.Eventually(s.t, func() bool {
-		for _, r := range s.replicas {
-			if slices.Contains(crashed, r.name) {
+		for _, r := range s.set.All() {
+			if slices.Contains(crashed, r.Name) {
 				continue
 			}
 			want := ""
-			if r.name == leaderName {
+			if r.Name == leaderName {
 				want = leader.LeaderDeletionCost
 			}
-			got, err := deletionCost(context.Background(), s.kube, s.ns, r.name)
+			got, err := deletionCost(context.Background(), s.kube, s.ns, r.Name)
 			if err != nil || got != want {
-				last = fmt.Sprintf("pod %s: cost %q (want %q), err %v", r.name, got, want, err)
+				last = fmt.Sprintf("pod %s: cost %q (want %q), err %v", r.Name, got, want, err)
 				return false
 			}
 		}
@@ -260,7 +251,7 @@ func (s *suite) checkDeletionCost(leaderName string, crashed ...string) {
 }
 
 // checkAccess checks authentication and RBAC through one replica.
-func (s *suite) checkAccess(t *testing.T, r *replica) {
+func (s *suite) checkAccess(t *testing.T, r *replicas.Replica) {
 	tests := []struct {
 		name  string
 		token string
@@ -273,52 +264,41 @@ func (s *suite) checkAccess(t *testing.T, r *replica) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, raw, err := r.call("GET", "/api/v1/projects", tc.token, nil)
+			code, raw, err := r.Call(s.ctx, "GET", "/api/v1/projects", tc.token, nil)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, code, string(raw))
 		})
 	}
 	// Health needs no token.
-	resp, err := r.httpClient.Get(r.health + "/healthz")
+	resp, err := r.Get(s.ctx, r.Health+"/healthz")
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
 // createProject creates a Project with two members and a quota through r.
-func (s *suite) createProject(t *testing.T, r *replica, name string) {
+func (s *suite) createProject(t *testing.T, r *replicas.Replica, name string) {
 	t.Helper()
-	body := map[string]any{
-		"metadata": map[string]any{"name": name},
-		"spec": map[string]any{
-			"displayName": "Project " + name,
-			"members": []map[string]any{
-				{"kind": "User", "name": "carol@example.com", "role": "edit"},
-				{"kind": "ServiceAccount", "name": "alice", "namespace": s.ns, "role": "admin"},
+	p := &primusv1.Project{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: primusv1.ProjectSpec{
+			DisplayName: "Project " + name,
+			Members: []primusv1.Member{
+				{Kind: primusv1.MemberUser, Name: "carol@example.com", Role: primusv1.RoleEdit},
+				{Kind: primusv1.MemberServiceAccount, Name: "alice", Namespace: s.ns, Role: primusv1.RoleAdmin},
 			},
-			"quota": map[string]any{"pods": 10, "requests.memory": "4Gi"},
+			Quota: map[string]intstr.IntOrString{"pods": intstr.FromInt32(10), "requests.memory": intstr.FromString("4Gi")},
 		},
 	}
-	code, raw, err := r.call("POST", "/api/v1/projects", s.alice, body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusCreated, code, string(raw))
+	require.NoError(t, r.CreateProject(s.ctx, s.alice, p))
 }
 
 // waitProjectReady waits until the Project's status is Ready for its
 // generation.
 func (s *suite) waitProjectReady(t *testing.T, name string, timeout time.Duration) {
 	t.Helper()
-	var last primusv1.Project
-	ok := assert.Eventually(t, func() bool {
-		raw, err := s.kube.CoreV1().RESTClient().Get().AbsPath("/apis/primus.dev/v1alpha1/projects/" + name).DoRaw(s.ctx)
-		if err != nil || json.Unmarshal(raw, &last) != nil {
-			return false
-		}
-		return last.Status.Phase == primusv1.PhaseReady && last.Status.ObservedGeneration == last.Generation
-	}, timeout, 100*time.Millisecond)
-	if !ok {
-		t.Fatalf("project %s never Ready; status: %+v", name, last.Status)
-	}
+	_, _, err := s.inst.WaitProjectReady(s.ctx, name, 100*time.Millisecond, timeout)
+	require.NoError(t, err)
 }
 
 // checkProjectObjects checks the namespace, RoleBindings and quota of a

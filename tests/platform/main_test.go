@@ -5,6 +5,8 @@
 // Kubernetes cluster (or the cluster of $PRIMUS_TEST_KUBECONFIG) with the
 // chart's RBAC, and the suite checks leader election, failover, graceful
 // handover, authentication and the Project controller through the API.
+// The processes run under internal/replicas, the harness the failover
+// measurement and the chaos suite share.
 //
 // It is skipped with -short.
 package platform
@@ -14,13 +16,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"primus.dev/primus/internal/cluster"
+	"primus.dev/primus/internal/replicas"
 )
 
 var (
@@ -48,7 +48,7 @@ func runWithCluster(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	if primusBin, err = buildPrimus(ctx, dir); err != nil {
+	if primusBin, err = replicas.Build(ctx, dir, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -75,22 +75,4 @@ func requireCluster(t *testing.T) {
 	if testCluster == nil {
 		t.Skip("needs the embedded cluster; skipped with -short")
 	}
-}
-
-// repoRoot is the repository root, found from this file.
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-// buildPrimus compiles cmd/primus into dir.
-func buildPrimus(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "primus")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/primus")
-	cmd.Dir = repoRoot()
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("build cmd/primus: %w", err)
-	}
-	return bin, nil
 }

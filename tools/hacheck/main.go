@@ -67,7 +67,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newRenderCommand(stdout), newCheckCommand(stdout), newVerifyCommand(stdout, stderr), newBinariesCommand(stdout, stderr))
+	root.AddCommand(newRenderCommand(stdout), newCheckCommand(stdout), newVerifyCommand(stdout, stderr), newBinariesCommand(stdout, stderr), newFailoverCommand(stdout, stderr))
 	return root
 }
 

@@ -98,3 +98,39 @@ func TestDrainRefusesAcquisitionButRenews(t *testing.T) {
 		})
 	}
 }
+
+// TestNoReleaseOfAnotherHoldersLease: client-go's release reads the Lease,
+// then writes an empty holder if its own stale record says it leads; a
+// resumed ex-leader must not clear the new holder's Lease that way.
+func TestNoReleaseOfAnotherHoldersLease(t *testing.T) {
+	cases := []struct {
+		name     string
+		observed string
+		wantErr  bool
+	}{
+		{name: "releasing our own lease", observed: "me", wantErr: false},
+		{name: "lease already released", observed: "", wantErr: false},
+		{name: "lease taken by another replica while we were paused", observed: "other", wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lock := newLock(LockOptions{Identity: "me", RenewDeadline: time.Minute})
+			lock.setInner(&fakeLock{})
+			lock.observe(&resourcelock.LeaderElectionRecord{HolderIdentity: tc.observed})
+			err := lock.Update(context.Background(), resourcelock.LeaderElectionRecord{HolderIdentity: ""})
+			if tc.wantErr {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), "held by other")
+				return
+			}
+			require.NoError(t, err)
+		})
+	}
+}
+
+// fakeLock accepts every write.
+type fakeLock struct{ resourcelock.Interface }
+
+func (*fakeLock) Update(context.Context, resourcelock.LeaderElectionRecord) error { return nil }
+func (*fakeLock) Describe() string                                                { return "ns/lease" }
+func (*fakeLock) Identity() string                                                { return "me" }

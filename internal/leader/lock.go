@@ -138,6 +138,18 @@ func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord
 	if err := l.refuseAcquire(rec); err != nil {
 		return err
 	}
+	// client-go's release reads the Lease, then writes an empty holder if
+	// its own (possibly stale) record says it leads: never release a Lease
+	// the read just showed in another replica's hands.
+	l.mu.Lock()
+	other := ""
+	if rec.HolderIdentity == "" && l.observed != nil && l.observed.HolderIdentity != l.identity {
+		other = l.observed.HolderIdentity
+	}
+	l.mu.Unlock()
+	if other != "" {
+		return fmt.Errorf("not releasing the lease: it is held by %s", other)
+	}
 	start := l.now()
 	if err := l.inner.Update(ctx, rec); err != nil {
 		l.mu.Lock()

@@ -13,11 +13,35 @@ import (
 	"time"
 
 	"primus.dev/primus/internal/cluster"
+	"primus.dev/primus/internal/replicas"
 )
 
 // StartTimeout bounds building the binaries (first run) and starting the
 // cluster.
 const StartTimeout = 20 * time.Minute
+
+// MainWithPrimus is Main for suites that run the platform binary: it also
+// builds cmd/primus once into a temporary directory, sets *bin to its path
+// and removes it after the tests.
+func MainWithPrimus(m *testing.M, name string, c **cluster.Cluster, bin *string) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "primus-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "temp dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	if *bin, err = replicas.Build(ctx, dir, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return Main(m, name, c)
+}
 
 // Main is a test package's TestMain body: in -short mode it runs the tests
 // without a cluster (cluster tests skip themselves through Require);

@@ -20,7 +20,7 @@ step "3/7 generated files are current"
 go run ./values-schema/gen -check
 go run ./tools/valuesdoc -check charts/primus/README.md -check README.md
 
-step "4/7 embedded cluster binaries (first run builds them: about 8 min on 2 cores)"
+step "4/7 embedded cluster binaries (the first run builds them: about 11 min on 2 cores)"
 bin_dir=$(go run ./tools/hacheck binaries)
 export PATH="$bin_dir:$PATH"
 helm version --short

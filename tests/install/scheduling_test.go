@@ -2,6 +2,7 @@ package install
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,4 +101,23 @@ func escapeKey(k string) string {
 		out += string(c)
 	}
 	return out
+}
+
+// TestHardAntiAffinityRollout: with one replica per node on a cluster of
+// exactly replicaCount nodes, a rolling update still completes, because the
+// anti-affinity only separates pods of the same revision (matchLabelKeys
+// pod-template-hash); the surge pod may share a node with an old one.
+func TestHardAntiAffinityRollout(t *testing.T) {
+	r := newRelease(t, nil)
+	nodes := len(testCluster.NodeNames())
+	r.install(map[string]string{"replicaCount": fmt.Sprint(nodes), "podAntiAffinity": "hard"})
+	before := r.waitRollout(nodes)
+	require.NoError(t, r.upgradeReuse(map[string]string{"podAnnotations.restartedAt": "now"}))
+	after := r.waitRollout(nodes)
+	assert.Len(t, nodesOf(after), nodes, "one replica per node after the rollout: %s", describe(after))
+	for _, p := range before {
+		for _, q := range after {
+			assert.NotEqual(t, p.Name, q.Name, "every pod was replaced by the rollout")
+		}
+	}
 }

@@ -67,7 +67,7 @@ func buildSteps(repo, out string) []buildStep {
 	return []buildStep{
 		{
 			what: "kube-apiserver, kube-controller-manager, kube-scheduler, etcd",
-			note: "first run only, ~8 min on 2 cores",
+			note: "first run only, about 9 min on 2 cores",
 			dir:  filepath.Join(repo, "tools", "clusterbin"),
 			args: []string{"build", "-trimpath", "-ldflags", kubeLDFlags(), "-o", out + string(filepath.Separator),
 				"k8s.io/kubernetes/cmd/kube-apiserver",

@@ -30,7 +30,7 @@ import (
 // Primus suites rely on: the pinned version, Ready nodes in distinct zones,
 // a scheduler that honours required pod anti-affinity, controllers that
 // run Deployments, RBAC with ServiceAccount tokens, and a Stop that leaves
-// nothing behind. The first run builds the binaries (~8 min on 2 cores):
+// nothing behind. The first run builds the binaries (about 11 min on 2 cores):
 // run it with -timeout 30m.
 func TestCluster(t *testing.T) {
 	if testing.Short() {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -94,7 +95,7 @@ func TestDrainRefusesAcquisitionButRenews(t *testing.T) {
 				lock.wrote(resourcelock.LeaderElectionRecord{HolderIdentity: "me"}, time.Now(), "test")
 			}
 			lock.Drain()
-			assert.ErrorIs(t, lock.refuseAcquire(resourcelock.LeaderElectionRecord{HolderIdentity: tc.holder}), tc.wantErr)
+			assert.ErrorIs(t, lock.refuseAcquire(context.Background(), resourcelock.LeaderElectionRecord{HolderIdentity: tc.holder}), tc.wantErr)
 		})
 	}
 }
@@ -134,3 +135,32 @@ type fakeLock struct{ resourcelock.Interface }
 func (*fakeLock) Update(context.Context, resourcelock.LeaderElectionRecord) error { return nil }
 func (*fakeLock) Describe() string                                                { return "ns/lease" }
 func (*fakeLock) Identity() string                                                { return "me" }
+
+func TestPodNotStopping(t *testing.T) {
+	now := metav1.Now()
+	cases := []struct {
+		name    string
+		pod     *corev1.Pod
+		wantErr string
+	}{
+		{name: "pod running", pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"}}},
+		{name: "pod being deleted", pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", DeletionTimestamp: &now, Finalizers: []string{"x"}}}, wantErr: "being deleted"},
+		{name: "pod gone", wantErr: "gone"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kube := kubefake.NewClientset()
+			if tc.pod != nil {
+				require.NoError(t, kube.Tracker().Add(tc.pod))
+			}
+			lock := newLock(LockOptions{Identity: "p", RenewDeadline: time.Minute, MayAcquire: PodNotStopping(kube, "ns", "p")})
+			err := lock.refuseAcquire(context.Background(), resourcelock.LeaderElectionRecord{HolderIdentity: "p"})
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
+}

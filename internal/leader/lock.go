@@ -40,6 +40,8 @@ type Lock struct {
 	// draining refuses to acquire the Lease (a stopping replica must not
 	// take over); renewing a Lease already held goes on.
 	draining bool
+	// mayAcquire is LockOptions.MayAcquire.
+	mayAcquire func(ctx context.Context) error
 	lastErr  error // last failed Update while leading
 	recorder resourcelock.EventRecorder
 }
@@ -57,6 +59,10 @@ type LockOptions struct {
 	// RenewDeadline is the election's renew deadline; Fresh is false once
 	// the last renewal began longer ago than this.
 	RenewDeadline time.Duration
+	// MayAcquire, when set, is asked before this replica takes the Lease;
+	// an error refuses the acquisition (e.g. this replica's Pod is being
+	// deleted). Renewals of a Lease already held do not ask.
+	MayAcquire func(ctx context.Context) error
 }
 
 // NewLock returns a Lock on the Lease opts.Namespace/opts.Name.
@@ -80,7 +86,7 @@ func newLock(opts LockOptions) *Lock {
 	if opts.Metrics == nil {
 		opts.Metrics, _ = NewMetrics(nil)
 	}
-	return &Lock{identity: opts.Identity, log: opts.Log, metrics: opts.Metrics, now: time.Now, renewDeadline: opts.RenewDeadline}
+	return &Lock{identity: opts.Identity, log: opts.Log, metrics: opts.Metrics, now: time.Now, renewDeadline: opts.RenewDeadline, mayAcquire: opts.MayAcquire}
 }
 
 // setInner sets the lock l delegates to.
@@ -121,7 +127,7 @@ func (l *Lock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []b
 
 // Create creates the Lease holding it, when it does not exist.
 func (l *Lock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
-	if err := l.refuseAcquire(rec); err != nil {
+	if err := l.refuseAcquire(ctx, rec); err != nil {
 		return err
 	}
 	start := l.now()
@@ -135,7 +141,7 @@ func (l *Lock) Create(ctx context.Context, rec resourcelock.LeaderElectionRecord
 // Update writes the Lease: a renewal, an acquisition or, with an empty
 // holder, a release.
 func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
-	if err := l.refuseAcquire(rec); err != nil {
+	if err := l.refuseAcquire(ctx, rec); err != nil {
 		return err
 	}
 	// client-go's release reads the Lease, then writes an empty holder if
@@ -183,12 +189,24 @@ func (l *Lock) Drain() {
 	}
 }
 
-// refuseAcquire refuses a write that would make a draining replica leader.
-func (l *Lock) refuseAcquire(rec resourcelock.LeaderElectionRecord) error {
+// refuseAcquire refuses a write that would make this replica leader while
+// it is draining or while MayAcquire objects.
+func (l *Lock) refuseAcquire(ctx context.Context, rec resourcelock.LeaderElectionRecord) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.draining && !l.leading && rec.HolderIdentity == l.identity {
+	acquiring := !l.leading && rec.HolderIdentity == l.identity
+	draining, may := l.draining, l.mayAcquire
+	l.mu.Unlock()
+	if !acquiring {
+		return nil
+	}
+	if draining {
 		return ErrDraining
+	}
+	if may != nil {
+		if err := may(ctx); err != nil {
+			l.log.Info("not acquiring the lease", "reason", err.Error())
+			return fmt.Errorf("not acquiring the lease: %w", err)
+		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -218,10 +219,18 @@ func prepareElection(ctx context.Context, log *slog.Logger, kube kubernetes.Inte
 	case created:
 		log.Info("leader lease created", "identity", o.Identity, "lease", lease, "release", o.ReleaseName)
 	}
-	return leader.NewLock(kube, leader.LockOptions{
+	opts := leader.LockOptions{
 		Namespace: o.LeaderElectionNamespace, Name: o.LeaderElectionID,
 		Identity: o.Identity, Log: log, Metrics: m, RenewDeadline: o.RenewDeadline,
-	})
+	}
+	// Running as a Pod (the chart grants get on pods with the deletion
+	// cost): never take the Lease while that Pod is being deleted.
+	if o.PodDeletionCost && o.PodName != "" && o.PodNamespace != "" {
+		if _, err := kube.CoreV1().Pods(o.PodNamespace).Get(ctx, o.PodName, metav1.GetOptions{}); err == nil {
+			opts.MayAcquire = leader.PodNotStopping(kube, o.PodNamespace, o.PodName)
+		}
+	}
+	return leader.NewLock(kube, opts)
 }
 
 // newManager builds the controller-runtime manager.

@@ -42,8 +42,8 @@ type Lock struct {
 	draining bool
 	// mayAcquire is LockOptions.MayAcquire.
 	mayAcquire func(ctx context.Context) error
-	lastErr  error // last failed Update while leading
-	recorder resourcelock.EventRecorder
+	lastErr    error // last failed Update while leading
+	recorder   resourcelock.EventRecorder
 }
 
 // LockOptions configures NewLock.

@@ -15,6 +15,7 @@ import (
 
 	"primus.dev/primus/internal/cluster"
 	"primus.dev/primus/internal/invariants"
+	"primus.dev/primus/internal/progress"
 	"primus.dev/primus/internal/release"
 	"primus.dev/primus/internal/render"
 	"primus.dev/primus/internal/verify"
@@ -62,7 +63,7 @@ type VerifyResult struct {
 // upgrades the release, waits for its replicas, checks the live invariants,
 // and stops the embedded cluster unless Keep is set.
 func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err error) {
-	progress := newProgress(opts.Progress)
+	prog := progress.New(opts.Progress)
 	// Refuse bad input before starting anything. With --reuse-values on an
 	// existing cluster the values are only complete once merged with the
 	// release's, which release.Apply validates before it changes anything.
@@ -72,7 +73,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 		}
 	}
 
-	progress.step("starting the cluster")
+	prog.Step("starting the cluster")
 	c, err := cluster.StartOrConnect(ctx, opts.Kubeconfig, opts.Cluster)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
@@ -90,7 +91,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 			res.StopCommand = c.StopCommand()
 			return
 		}
-		progress.step("stopping the embedded cluster")
+		prog.Step("stopping the embedded cluster")
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if stopErr := c.Stop(stopCtx); stopErr != nil && err == nil {
@@ -98,7 +99,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 		}
 	}()
 
-	progress.step("helm upgrade --install %s in namespace %s", opts.Render.ReleaseName, opts.Render.Namespace)
+	prog.Step("helm upgrade --install %s in namespace %s", opts.Render.ReleaseName, opts.Render.Namespace)
 	rel, err := release.Apply(ctx, release.Options{Kubeconfig: c.Kubeconfig(), Render: opts.Render, ReuseValues: opts.ReuseValues})
 	if err != nil {
 		return res, err
@@ -120,13 +121,13 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 	if timeout == 0 {
 		timeout = 3 * time.Minute
 	}
-	if err := waitRollout(ctx, c.Clientset(), d, timeout, progress); err != nil {
+	if err := waitRollout(ctx, c.Clientset(), d, timeout, prog); err != nil {
 		return res, err
 	}
-	if err := waitPDBs(ctx, c.Clientset(), m, d, progress); err != nil {
+	if err := waitPDBs(ctx, c.Clientset(), m, d, prog); err != nil {
 		return res, err
 	}
-	progress.step("checking live invariants")
+	prog.Step("checking live invariants")
 	res.Report, err = verify.Verify(ctx, c.Clientset(), objs)
 	return res, err
 }
@@ -141,7 +142,7 @@ func zonesOf(o cluster.Options) int {
 // waitRollout waits until the Deployment's replicas are Ready, or until the
 // pods that are not are all unschedulable (the scheduler has said why, and
 // waiting longer changes nothing), or the timeout.
-func waitRollout(ctx context.Context, client kubernetes.Interface, want *appsv1.Deployment, timeout time.Duration, progress *progress) error {
+func waitRollout(ctx context.Context, client kubernetes.Interface, want *appsv1.Deployment, timeout time.Duration, prog *progress.Printer) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
@@ -167,7 +168,7 @@ func waitRollout(ctx context.Context, client kubernetes.Interface, want *appsv1.
 			line += fmt.Sprintf(", %d Pending (%d unschedulable)", pending, unschedulable)
 		}
 		if line != last || time.Since(start)%(10*time.Second) < time.Second {
-			progress.wait("%s", line)
+			prog.Wait("%s", line)
 			last = line
 		}
 		if done {
@@ -177,7 +178,7 @@ func waitRollout(ctx context.Context, client kubernetes.Interface, want *appsv1.
 			if stuckSince.IsZero() {
 				stuckSince = time.Now()
 			} else if time.Since(stuckSince) > 5*time.Second {
-				progress.wait("the scheduler cannot place %d pod(s); reporting why", pending)
+				prog.Wait("the scheduler cannot place %d pod(s); reporting why", pending)
 				return nil
 			}
 		} else {
@@ -185,7 +186,7 @@ func waitRollout(ctx context.Context, client kubernetes.Interface, want *appsv1.
 		}
 		select {
 		case <-ctx.Done():
-			progress.wait("timed out after %s; reporting what is there", timeout)
+			prog.Wait("timed out after %s; reporting what is there", timeout)
 			return nil
 		case <-time.After(time.Second):
 		}
@@ -213,7 +214,7 @@ func podsWaiting(ctx context.Context, client kubernetes.Interface, d *appsv1.Dep
 
 // waitPDBs waits until the disruption controller has computed the status of
 // the workload's PodDisruptionBudgets.
-func waitPDBs(ctx context.Context, client kubernetes.Interface, m *invariants.Manifest, d *appsv1.Deployment, progress *progress) error {
+func waitPDBs(ctx context.Context, client kubernetes.Interface, m *invariants.Manifest, d *appsv1.Deployment, prog *progress.Printer) error {
 	for _, want := range m.PDBsFor(d) {
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -229,7 +230,7 @@ func waitPDBs(ctx context.Context, client kubernetes.Interface, m *invariants.Ma
 				break
 			}
 			if time.Now().After(deadline) {
-				progress.wait("PodDisruptionBudget %s status not settled after 30s", want.Name)
+				prog.Wait("PodDisruptionBudget %s status not settled after 30s", want.Name)
 				break
 			}
 			select {

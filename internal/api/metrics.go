@@ -2,14 +2,13 @@ package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"primus.dev/primus/internal/metrics"
 )
 
 // Metrics are the API server's request metrics.
@@ -41,28 +40,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.Requests, err = register(reg, m.Requests); err != nil {
+	if m.Requests, err = metrics.Register(reg, m.Requests); err != nil {
 		return nil, err
 	}
-	if m.Duration, err = register(reg, m.Duration); err != nil {
+	if m.Duration, err = metrics.Register(reg, m.Duration); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c with reg, or returns the collector already
-// registered under its name (a second server in one test process).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register api metrics: %w", err)
-	}
-	return c, nil
 }
 
 // requestInfoKey is the context key of a request's requestInfo.

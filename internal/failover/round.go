@@ -33,7 +33,7 @@ func (r *runner) round(ctx context.Context, n int, mode Mode) (round Round, sett
 	if err != nil {
 		return round, false, err
 	}
-	r.prog.step("round %d %s: %s %s (the leader)", n, mode, signalName[mode], old.Name)
+	r.prog.Step("round %d %s: %s %s (the leader)", n, mode, signalName[mode], old.Name)
 
 	project := r.newProject(n, mode)
 	round.Project = project.Name
@@ -51,7 +51,7 @@ func (r *runner) round(ctx context.Context, n int, mode Mode) (round Round, sett
 		round.TimeToReconcile = Seconds(ready.Sub(down))
 		r.recordNamespace(ctx, project.Name)
 	}
-	r.prog.step("  %s leads after %s; project %s reconciled after %s", orNobody(holder), round.TimeToLeader, project.Name, round.TimeToReconcile)
+	r.prog.Step("  %s leads after %s; project %s reconciled after %s", orNobody(holder), round.TimeToLeader, project.Name, round.TimeToReconcile)
 
 	if err := r.finish(ctx, &round, old, down); err != nil {
 		return round, false, err
@@ -67,7 +67,7 @@ func (r *runner) round(ctx context.Context, n int, mode Mode) (round Round, sett
 	if !settled {
 		round.Violations = append(round.Violations, "the replicas did not get back to one leader")
 	}
-	r.prog.step("  %s started; %d API calls, %d errors; %s", strings.Join(round.Replacements, ", "), round.API.Calls, len(round.API.Failures), verdict(round))
+	r.prog.Step("  %s started; %d API calls, %d errors; %s", strings.Join(round.Replacements, ", "), round.API.Calls, len(round.API.Failures), verdict(round))
 	return round, settled, nil
 }
 
@@ -225,7 +225,7 @@ func (r *runner) finish(ctx context.Context, round *Round, old *replicas.Replica
 		}
 	}
 	round.Resumed = res
-	r.prog.step("  SIGCONT %s after %s: it logged the loss after %s and exited (code %d) after %s",
+	r.prog.Step("  SIGCONT %s after %s: it logged the loss after %s and exited (code %d) after %s",
 		old.Name, res.PausedFor, res.LostAfter, res.ExitCode, res.ExitedAfter)
 	return nil
 }

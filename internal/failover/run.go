@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	primusv1 "primus.dev/primus/internal/apis/primus/v1alpha1"
 	"primus.dev/primus/internal/cluster"
 	"primus.dev/primus/internal/invariants"
+	"primus.dev/primus/internal/progress"
 	"primus.dev/primus/internal/render"
 	"primus.dev/primus/internal/replicas"
 )
@@ -30,7 +30,7 @@ const tokenTTL = 12 * time.Hour
 // runner is the state of one Session.
 type runner struct {
 	opts    Options
-	prog    *progress
+	prog    *progress.Printer
 	cluster *cluster.Cluster
 	owned   bool // the cluster was started by Start
 	inst    *replicas.Installation
@@ -73,7 +73,7 @@ func Start(ctx context.Context, opts Options) (_ *Session, err error) {
 	if opts, err = opts.withDefaults(); err != nil {
 		return nil, err
 	}
-	r := &runner{opts: opts, prog: newProgress(opts.Progress), runID: rand.String(5),
+	r := &runner{opts: opts, prog: progress.New(opts.Progress), runID: rand.String(5),
 		killed: map[string]time.Time{}, frozen: map[string][]Interval{}}
 	if r.timings, err = r.timingsOf(opts.Render); err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ rounds:
 		for _, mode := range opts.Modes {
 			_, err := s.Round(ctx, mode)
 			if errors.Is(err, ErrUnsettled) {
-				s.r.prog.step("the replicas never settled on one leader; no more rounds")
+				s.r.prog.Step("the replicas never settled on one leader; no more rounds")
 				break rounds
 			}
 			if err != nil {
@@ -233,7 +233,7 @@ func (r *runner) setUp(ctx context.Context) error {
 	}
 	bin := r.opts.Binary
 	if bin == "" {
-		r.prog.step("building cmd/primus")
+		r.prog.Step("building cmd/primus")
 		var err error
 		if bin, err = replicas.Build(ctx, filepath.Join(r.workDir, "bin"), r.opts.Progress); err != nil {
 			return err
@@ -245,14 +245,14 @@ func (r *runner) setUp(ctx context.Context) error {
 		if copts.Name == "" {
 			copts.Name = "failover"
 		}
-		r.prog.step("starting or opening the cluster")
+		r.prog.Step("starting or opening the cluster")
 		c, err := cluster.StartOrConnect(ctx, r.opts.Kubeconfig, copts)
 		if err != nil {
 			return err
 		}
 		r.cluster, r.owned = c, true
 	}
-	r.prog.step("installing the chart's ServiceAccount, RBAC, Lease and CRD in namespace %s", r.opts.Render.Namespace)
+	r.prog.Step("installing the chart's ServiceAccount, RBAC, Lease and CRD in namespace %s", r.opts.Render.Namespace)
 	inst, err := replicas.Install(ctx, r.cluster.RESTConfig(), replicas.InstallOptions{Render: r.opts.Render})
 	if err != nil {
 		return err
@@ -276,7 +276,7 @@ func (r *runner) setUp(ctx context.Context) error {
 		return err
 	}
 	r.set = replicas.NewSet(cfg, inst.Release)
-	r.prog.step("starting %d replicas (lease %s, renew deadline %s, retry period %s, shutdown delay %s)", Replicas,
+	r.prog.Step("starting %d replicas (lease %s, renew deadline %s, retry period %s, shutdown delay %s)", Replicas,
 		r.timings.LeaseDuration, r.timings.RenewDeadline, r.timings.RetryPeriod, r.timings.ShutdownDelay)
 	if _, err := r.set.Grow(ctx, Replicas, 2*time.Minute); err != nil {
 		return err
@@ -285,7 +285,7 @@ func (r *runner) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.prog.step("%s leads", leader.Name)
+	r.prog.Step("%s leads", leader.Name)
 	return nil
 }
 
@@ -363,21 +363,4 @@ func (r *runner) newProject(n int, mode Mode) *primusv1.Project {
 		Quota: map[string]intstr.IntOrString{"pods": intstr.FromInt32(10)},
 	}
 	return p
-}
-
-// progress prints timestamped progress lines.
-type progress struct {
-	w     io.Writer
-	start time.Time
-}
-
-func newProgress(w io.Writer) *progress {
-	if w == nil {
-		w = io.Discard
-	}
-	return &progress{w: w, start: time.Now()}
-}
-
-func (p *progress) step(format string, args ...any) {
-	fmt.Fprintf(p.w, "[%6.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
 }

@@ -1,10 +1,8 @@
 package leader
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+	"primus.dev/primus/internal/metrics"
 )
 
 // Metrics are the leadership metrics of one replica.
@@ -34,26 +32,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.Leader, err = register(reg, m.Leader); err != nil {
+	if m.Leader, err = metrics.Register(reg, m.Leader); err != nil {
 		return nil, err
 	}
-	if m.Transitions, err = register(reg, m.Transitions); err != nil {
+	if m.Transitions, err = metrics.Register(reg, m.Transitions); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c with reg, or returns the collector already
-// registered under its name (a second Run in one test process).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, fmt.Errorf("register leader metrics: %w", err)
-	}
-	return c, nil
 }

@@ -9,9 +9,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/release"
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/hacheck/install"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 // BenchmarkCluster measures, with warm binaries, the time from start to a
@@ -36,7 +36,7 @@ func BenchmarkCluster(b *testing.B) {
 
 		t1 := time.Now()
 		ns := fmt.Sprintf("bench-%d", n)
-		_, err = release.Apply(ctx, release.Options{Kubeconfig: c.Kubeconfig(), Render: render.Options{
+		_, err = install.Apply(ctx, install.Options{Kubeconfig: c.Kubeconfig(), Render: render.Options{
 			Chart: chartPath(), ReleaseName: "primus", Namespace: ns, Set: []string{"replicaCount=3"},
 		}})
 		if err == nil {

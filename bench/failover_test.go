@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/failover"
-	"primus.dev/primus/internal/render"
-	"primus.dev/primus/internal/replicas"
+	"github.com/primus-dev/primus/internal/hacheck/failover"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 // leaseSettings are the lease timings BenchmarkFailover compares: the
@@ -26,7 +23,7 @@ var leaseSettings = []struct {
 	{name: "fast-4s-3s-1s", set: []string{"leaderElection.leaseDuration=4s", "leaderElection.renewDeadline=3s", "leaderElection.retryPeriod=1s"}},
 }
 
-// BenchmarkFailover measures leader handover with internal/failover on
+// BenchmarkFailover measures leader handover with internal/hacheck/failover on
 // the embedded cluster: three replicas of the chart's Deployment, and per
 // iteration one round of each mode (kill -9, SIGTERM, SIGSTOP for longer
 // than the lease duration then SIGCONT). It reports, per lease setting and
@@ -37,23 +34,7 @@ var leaseSettings = []struct {
 func BenchmarkFailover(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Minute)
 	defer cancel()
-	bin, err := replicas.Build(ctx, b.TempDir(), os.Stderr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bins, err := cluster.EnsureBinaries(ctx, cluster.BinaryOptions{Log: os.Stderr})
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := cluster.Start(ctx, cluster.Options{Name: "bench-failover", Binaries: &bins})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		if err := c.Stop(context.Background()); err != nil {
-			b.Error(err)
-		}
-	}()
+	c, bin := startReplicaCluster(ctx, b, "bench-failover")
 	for _, ls := range leaseSettings {
 		b.Run(ls.name, func(b *testing.B) {
 			s, err := failover.Start(ctx, failover.Options{

@@ -21,11 +21,15 @@ go test ./bench -run '^$' -bench "$pattern" -benchtime 3x -count 1 -timeout 60m 
   echo '```'
   grep -E '^(Benchmark|goos|goarch|cpu)' "$raw"
   echo '```'
-  sdk=$(awk '/RenderMatrix\/sdk/ {for (i=1;i<=NF;i++) if ($(i+1)=="cases/s") print $i}' "$raw")
-  cli=$(awk '/RenderMatrix\/helm-cli/ {for (i=1;i<=NF;i++) if ($(i+1)=="cases/s") print $i}' "$raw")
-  if [ -n "$sdk" ] && [ -n "$cli" ]; then
-    echo
-    echo "Render matrix (100 value sets): in-process SDK render + check $sdk cases/s, helm CLI one process per case $cli cases/s, ratio $(awk -v a="$sdk" -v b="$cli" 'BEGIN{printf "%.1fx", a/b}')."
-  fi
+  rate() { awk -v p="BenchmarkRenderMatrix/$1-" 'index($1, p) == 1 {for (i=1;i<=NF;i++) if ($(i+1)=="cases/s") print $i}' "$raw"; }
+  for work in render render+check; do
+    cli=$(rate "helm-cli/$work")
+    per=$(rate "sdk-chart-per-case/$work")
+    once=$(rate "sdk-chart-once/$work")
+    if [ -n "$cli" ] && [ -n "$per" ] && [ -n "$once" ]; then
+      echo
+      echo "Render matrix (100 value sets), $work: helm CLI one process per case $cli cases/s; SDK loading the chart per case $per cases/s ($(awk -v a="$per" -v b="$cli" 'BEGIN{printf "%.1fx", a/b}')); SDK loading it once $once cases/s ($(awk -v a="$once" -v b="$cli" 'BEGIN{printf "%.1fx", a/b}'))."
+    fi
+  done
 } > "$out"
 echo "wrote $out"

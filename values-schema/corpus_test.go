@@ -17,8 +17,8 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 
-	"primus.dev/primus/internal/schema"
-	valuesschema "primus.dev/primus/values-schema"
+	"github.com/primus-dev/primus/internal/hacheck/schema"
+	valuesschema "github.com/primus-dev/primus/values-schema"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/invalid.golden from the corpus")

@@ -10,7 +10,7 @@
 //	# want: replicaCount: must be >= 1
 //
 // The tests of this package run the corpus through both schema libraries
-// Helm has used (see internal/schema) and through Helm itself.
+// Helm has used (see internal/hacheck/schema) and through Helm itself.
 //
-// It holds no validation logic of its own: that is internal/schema.
+// It holds no validation logic of its own: that is internal/hacheck/schema.
 package valuesschema

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"primus.dev/primus/internal/schema"
+	"github.com/primus-dev/primus/internal/hacheck/schema"
 )
 
 // Paths of the schema source and of the generated file, relative to the

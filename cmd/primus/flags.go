@@ -8,8 +8,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"primus.dev/primus/internal/leader"
-	"primus.dev/primus/internal/platform"
+	"github.com/primus-dev/primus/internal/platform"
+	"github.com/primus-dev/primus/internal/platform/controller"
+	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
 // newFlagSet declares the flags, exactly as the chart's Deployment renders
@@ -25,11 +26,18 @@ func newFlagSet(o *platform.Options, logLevel *string) *pflag.FlagSet {
 	fs.DurationVar(&o.LeaseDuration, "lease-duration", 15*time.Second, "How long a Lease is valid without renewal.")
 	fs.DurationVar(&o.RenewDeadline, "renew-deadline", 10*time.Second, "How long the leader retries renewing before it gives up leading.")
 	fs.DurationVar(&o.RetryPeriod, "retry-period", 2*time.Second, "Interval between attempts to acquire or renew the Lease.")
+	fs.BoolVar(&o.LeaseWatch, "lease-watch", true, "Standbys watch the Lease and try to take it as soon as it is released or expires; the retry-period poll stays as the fallback.")
+	fs.IntVar(&o.ControllerWorkers, "controller-workers", controller.DefaultWorkers, "How many Projects the leader reconciles at once.")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay", 0, "After SIGTERM, keep serving (unready, no longer campaigning for the Lease) this long before stopping, so the Service's endpoints drop this replica first.")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", platform.DefaultShutdownTimeout, "After SIGTERM, how long the controllers get to stop before the Lease is released regardless; the chart renders terminationGracePeriodSeconds - shutdownDelaySeconds - the lease client's request timeout, so the release lands before the kubelet's SIGKILL.")
 	fs.BoolVar(&o.PodDeletionCost, "pod-deletion-cost", true, "The leader sets controller.kubernetes.io/pod-deletion-cost on its own Pod (needs POD_NAME and POD_NAMESPACE).")
 	fs.StringVar(&o.APIBindAddress, "api-bind-address", ":8443", "Address of the HTTPS API.")
+	fs.StringVar(&o.ManagementAPIBindAddress, "management-api-bind-address", "", "Address of the management API (management.primus.dev/v1alpha1 projects, a Kubernetes API server); empty turns it off. It uses --kubeconfig (or the in-cluster configuration) for delegated authentication and authorization, and --tls-cert-dir.")
+	fs.StringVar(&o.ManagementAPIAuditPolicyFile, "management-api-audit-policy-file", "", "An audit.k8s.io/v1 Policy file: the management API then writes an audit event per request, as the kube-apiserver's --audit-policy-file. Empty: no audit.")
+	fs.StringVar(&o.ManagementAPIAuditLogPath, "management-api-audit-log-path", "-", `Where the management API's audit events go, as JSON lines; "-" is standard output.`)
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz (HTTP).")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", `Address of /metrics (HTTP); "0" disables it.`)
+	fs.StringVar(&o.AddressesFile, "addresses-file", "", `After binding, write the bound API, health probe, metrics and management API addresses to this file as JSON ({"api","health","metrics","management"}); with port 0 in a bind address, this is how a harness learns the port.`)
 	fs.StringVar(&o.TLSCertDir, "tls-cert-dir", "", "Directory with tls.crt and tls.key for the API; empty generates a self-signed certificate.")
 	fs.StringVar(logLevel, "log-level", "info", "Log level: debug, info, warn or error.")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "Path to a kubeconfig; empty uses the in-cluster config or $KUBECONFIG.")
@@ -60,11 +68,7 @@ func parseFlags(args []string, getenv func(string) string) (platform.Options, sl
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.PodNamespace
 	}
-	if o.PodName != "" {
-		o.Identity = o.PodName
-	} else {
-		o.Identity = leader.Identity()
-	}
+	o.Identity = leader.NewIdentity(o.PodName)
 	if err := o.Validate(); err != nil {
 		return o, 0, err
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	ctrl "sigs.k8s.io/controller-runtime"
 
-	"primus.dev/primus/internal/platform"
+	"github.com/primus-dev/primus/internal/platform"
 )
 
 func main() {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/primus-dev/primus/internal/platform/leader/timing"
 )
 
 // Options is everything Run needs; cmd/primus fills it from flags and the
@@ -24,12 +26,35 @@ type Options struct {
 	// PodNamespace).
 	PodDeletionCost bool
 
+	// ControllerWorkers is how many Projects the leader reconciles at once;
+	// zero means controller.DefaultWorkers.
+	ControllerWorkers int
+	// LeaseWatch makes a standby watch the Lease and try to take it the
+	// moment it is released or expires, instead of at its next poll.
+	LeaseWatch bool
+
 	// APIBindAddress is the HTTPS API address.
 	APIBindAddress string
+	// ManagementAPIBindAddress is the HTTPS address of the management API
+	// (management.primus.dev, internal/platform/mgmtapi); empty turns it
+	// off, the default.
+	ManagementAPIBindAddress string
+	// ManagementAPIAuditPolicyFile is an audit.k8s.io/v1 Policy: with it the
+	// management API writes an audit event per request, as the
+	// kube-apiserver does (--audit-policy-file). Empty: no audit.
+	ManagementAPIAuditPolicyFile string
+	// ManagementAPIAuditLogPath is where the audit events go, as JSON
+	// lines; "-" (the default) is standard output, the replica's log.
+	ManagementAPIAuditLogPath string
 	// HealthProbeBindAddress serves /healthz and /readyz over HTTP.
 	HealthProbeBindAddress string
 	// MetricsBindAddress serves /metrics over HTTP; "0" disables it.
 	MetricsBindAddress string
+	// AddressesFile, when set, receives the bound API, health probe and
+	// metrics addresses as JSON (Addresses) once all three are bound: with
+	// port 0 in the bind addresses, the kernel picks free ports and a
+	// harness reads them here.
+	AddressesFile string
 	// TLSCertDir holds tls.crt and tls.key; empty means self-signed.
 	TLSCertDir string
 
@@ -45,8 +70,9 @@ type Options struct {
 	// ownership metadata of a Lease the binary creates.
 	ReleaseName, ReleaseNamespace string
 
-	// ShutdownTimeout bounds the graceful stop of everything; zero means
-	// DefaultShutdownTimeout.
+	// ShutdownTimeout bounds the graceful stop of the controllers: when it
+	// ends, a leader releases the Lease regardless (--shutdown-timeout);
+	// zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// ShutdownDelay is how long a replica told to stop (SIGTERM) keeps
 	// serving, unready, before it stops: the Service's endpoints drop it
@@ -61,10 +87,6 @@ type Options struct {
 // termination grace period.
 const DefaultShutdownTimeout = 25 * time.Second
 
-// jitterFactor is client-go's leader-election jitter: RenewDeadline must
-// exceed RetryPeriod times this.
-const jitterFactor = 1.2
-
 // Validate reports the first option that cannot work, as one line for the
 // user. Run calls it too.
 func (o Options) Validate() error {
@@ -76,13 +98,21 @@ func (o Options) Validate() error {
 	}
 	for flag, addr := range map[string]string{
 		"--api-bind-address": o.APIBindAddress, "--health-probe-bind-address": o.HealthProbeBindAddress,
-		"--metrics-bind-address": o.MetricsBindAddress,
+		"--metrics-bind-address": o.MetricsBindAddress, "--management-api-bind-address": o.ManagementAPIBindAddress,
 	} {
 		if addr == "0" || addr == "" {
 			continue
 		}
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return fmt.Errorf("%s %q: want host:port or :port", flag, addr)
+		}
+	}
+	if o.ManagementAPIAuditPolicyFile != "" {
+		if o.ManagementAPIBindAddress == "" {
+			return errors.New("--management-api-audit-policy-file needs --management-api-bind-address: the audit log is the management API's")
+		}
+		if _, err := os.Stat(o.ManagementAPIAuditPolicyFile); err != nil {
+			return fmt.Errorf("--management-api-audit-policy-file: %w", err)
 		}
 	}
 	if o.Kubeconfig != "" {
@@ -97,6 +127,12 @@ func (o Options) Validate() error {
 			}
 		}
 	}
+	if o.ShutdownTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout %s: want a positive duration (0 means the default, %s)", o.ShutdownTimeout, DefaultShutdownTimeout)
+	}
+	if o.ControllerWorkers < 0 {
+		return fmt.Errorf("--controller-workers %d: want at least 1 (0 means the default)", o.ControllerWorkers)
+	}
 	if !o.LeaderElect {
 		return nil
 	}
@@ -107,14 +143,8 @@ func (o Options) Validate() error {
 		return errors.New("--leader-election-namespace must be set with --leader-elect (or run in a Pod with POD_NAMESPACE)")
 	case o.Identity == "":
 		return errors.New("leader-election identity is empty")
-	case o.LeaseDuration <= 0 || o.RenewDeadline <= 0 || o.RetryPeriod <= 0:
-		return errors.New("--lease-duration, --renew-deadline and --retry-period must be positive")
-	case o.LeaseDuration <= o.RenewDeadline:
-		return fmt.Errorf("--lease-duration (%s) must be longer than --renew-deadline (%s)", o.LeaseDuration, o.RenewDeadline)
-	case float64(o.RenewDeadline) <= jitterFactor*float64(o.RetryPeriod):
-		return fmt.Errorf("--renew-deadline (%s) must be longer than %.1f x --retry-period (%s)", o.RenewDeadline, jitterFactor, o.RetryPeriod)
 	}
-	return nil
+	return timing.Lease{LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod}.ValidateMargin(timing.MinLeaseMargin, timing.PrimusFlags)
 }
 
 // ParseLogLevel parses debug, info, warn or error.

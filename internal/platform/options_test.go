@@ -33,8 +33,18 @@ func TestValidate(t *testing.T) {
 		{name: "zero retry", change: func(o *Options) { o.RetryPeriod = 0 }, want: "must be positive"},
 		{name: "renew equals lease", change: func(o *Options) { o.RenewDeadline = o.LeaseDuration }, want: "must be longer than --renew-deadline"},
 		{name: "retry too close to renew", change: func(o *Options) { o.RetryPeriod = 9 * time.Second }, want: "1.2 x --retry-period"},
+		{name: "negative shutdown timeout", change: func(o *Options) { o.ShutdownTimeout = -time.Second }, want: "--shutdown-timeout"},
 		{name: "no api address", change: func(o *Options) { o.APIBindAddress = "" }, want: "--api-bind-address"},
 		{name: "api address without port", change: func(o *Options) { o.APIBindAddress = "8443" }, want: `--api-bind-address "8443": want host:port`},
+		{name: "management api on", change: func(o *Options) { o.ManagementAPIBindAddress = ":8444" }},
+		{name: "management api address without port", change: func(o *Options) { o.ManagementAPIBindAddress = "8444" }, want: `--management-api-bind-address "8444": want host:port`},
+		{name: "audit without the management api", change: func(o *Options) { o.ManagementAPIAuditPolicyFile = "/etc/hosts" }, want: "--management-api-audit-policy-file needs --management-api-bind-address"},
+		{name: "audit policy missing", change: func(o *Options) {
+			o.ManagementAPIBindAddress, o.ManagementAPIAuditPolicyFile = ":8444", "/nonexistent/policy.yaml"
+		}, want: "--management-api-audit-policy-file: stat /nonexistent/policy.yaml"},
+		{name: "audit on", change: func(o *Options) { o.ManagementAPIBindAddress, o.ManagementAPIAuditPolicyFile = ":8444", "/etc/hosts" }},
+		{name: "sixteen workers", change: func(o *Options) { o.ControllerWorkers = 16 }},
+		{name: "negative workers", change: func(o *Options) { o.ControllerWorkers = -1 }, want: "--controller-workers -1: want at least 1"},
 		{name: "metrics off", change: func(o *Options) { o.MetricsBindAddress = "0" }},
 		{name: "missing kubeconfig", change: func(o *Options) { o.Kubeconfig = "/nonexistent/kubeconfig" }, want: "--kubeconfig: stat /nonexistent/kubeconfig"},
 		{name: "cert dir without key", change: func(o *Options) { o.TLSCertDir = os.TempDir() + "/primus-no-certs" }, want: "--tls-cert-dir: stat"},

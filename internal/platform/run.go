@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -30,10 +31,11 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"primus.dev/primus/internal/api"
-	primusv1 "primus.dev/primus/internal/apis/primus/v1alpha1"
-	"primus.dev/primus/internal/controller"
-	"primus.dev/primus/internal/leader"
+	"github.com/primus-dev/primus/internal/platform/api"
+	"github.com/primus-dev/primus/internal/platform/apiauth"
+	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
+	"github.com/primus-dev/primus/internal/platform/controller"
+	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
 // ErrLeadershipLost is returned by Run when this replica could not renew
@@ -54,6 +56,18 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Bind first: a replica that cannot listen says so and exits before
+	// it campaigns for the Lease or reports anything to the probes.
+	ls, err := bindListeners(o)
+	if err != nil {
+		return err
+	}
+	defer ls.close()
+	if o.AddressesFile != "" {
+		if err := writeAddresses(o.AddressesFile, ls.addresses()); err != nil {
+			return err
+		}
+	}
 	// controller-runtime and client-go log through logr and klog; send both
 	// to the same slog handler so there is one structured stream.
 	logrLogger := logr.FromSlogHandler(log.Handler())
@@ -64,6 +78,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	cfg.UserAgent = UserAgent(o.Identity, os.Getpid())
 	scheme, err := newScheme()
 	if err != nil {
 		return err
@@ -72,12 +87,18 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
+	// The Lease has a client of its own: a request of the controllers or
+	// of the API's reviews can never hold up a renewal.
+	leaseKube, err := kubernetes.NewForConfig(leaseConfig(cfg, o.RenewDeadline))
+	if err != nil {
+		return fmt.Errorf("lease client: %w", err)
+	}
 	leaderMetrics, err := leader.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
 		return err
 	}
 	// The lock adds identity and lease to its own lines.
-	lock, err := prepareElection(ctx, log, kube, o, leaderMetrics)
+	lock, err := prepareElection(ctx, log, leaseKube, o, leaderMetrics)
 	log = log.With("identity", o.Identity)
 	if err != nil {
 		return err
@@ -95,10 +116,11 @@ func Run(ctx context.Context, o Options) error {
 	defer cancelAPI()
 	var draining atomic.Bool
 	var staleOnce sync.Once
+	var staleReason string
 	onStale := func() {
 		staleOnce.Do(func() {
-			lock.LostBecause(fmt.Sprintf("lease not renewed within the renew deadline: the last renewal began %s ago (deadline %s); the process was paused or the API server was unreachable, and another replica may hold it; stopping before any further write",
-				lock.Staleness(), o.RenewDeadline))
+			staleReason = lock.StaleReason()
+			lock.LostBecause(staleReason)
 			cancel(ErrLeadershipLost)
 			cancelAPI()
 		})
@@ -122,28 +144,82 @@ func Run(ctx context.Context, o Options) error {
 		cancelAPI()
 	}()
 
-	mgr, err := newManager(cfg, scheme, logrLogger, o, lock)
+	// With --lease-watch the elector reads the Lease through a WatchLock,
+	// whose Watcher takes it the moment it is released or expires.
+	var electLock resourcelock.Interface
+	var watcher *leader.Watcher
+	if lock != nil {
+		electLock = lock
+		if o.LeaseWatch {
+			watcher = leader.NewWatcher(kube, lock, leader.WatcherOptions{
+				Namespace: o.LeaderElectionNamespace, Name: o.LeaderElectionID,
+				LeaseDuration: o.LeaseDuration, Log: log,
+			})
+			electLock = leader.NewWatchLock(lock, watcher)
+		}
+	}
+	mgr, err := newManager(cfg, scheme, logrLogger, o, electLock)
 	if err != nil {
 		return err
+	}
+	if watcher != nil {
+		if err := mgr.Add(watcher); err != nil {
+			return fmt.Errorf("add lease watcher: %w", err)
+		}
 	}
 	if lock != nil {
 		//nolint:staticcheck // client-go's resource lock takes the old events API.
 		lock.SetEventRecorder(mgr.GetEventRecorderFor(o.Identity))
 	}
-	srv, err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale)
+	probes := newProbes()
+	srv, err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale, ls.api, probes)
 	if err != nil {
 		return err
 	}
-	apiDone := make(chan error, 1)
-	go func() { apiDone <- srv.Start(apiCtx) }()
-
-	if err := mgr.AddReadyzCheck("shutdown", func(*http.Request) error {
+	mgmt, err := newManagementAPI(log, cfg, scheme, mgr.GetRESTMapper(), o, ls.management)
+	if err != nil {
+		return err
+	}
+	if mgmt != nil {
+		probes.addReadyz("management-api", mgmt.Ready)
+	}
+	probes.addReadyz("shutdown", func(*http.Request) error {
 		if draining.Load() {
 			return errors.New("shutting down")
 		}
 		return nil
-	}); err != nil {
-		return fmt.Errorf("add readyz check: %w", err)
+	})
+	if err := mgr.Add(probes.server(ls.health)); err != nil {
+		return fmt.Errorf("add health probe server: %w", err)
+	}
+	if ls.metrics != nil {
+		if err := mgr.Add(metricsServer(ls.metrics)); err != nil {
+			return fmt.Errorf("add metrics server: %w", err)
+		}
+	}
+	// The API server runs beside the manager, on its own context (see
+	// above); an error from it (it cannot serve) must stop the manager
+	// now, not when the manager happens to stop.
+	apiDone := make(chan error, 1)
+	go func() {
+		err := srv.Start(apiCtx)
+		if err != nil && apiCtx.Err() == nil {
+			cancel(err)
+		}
+		apiDone <- err
+	}()
+	// The management API, when on, runs the same way.
+	mgmtDone := make(chan error, 1)
+	if mgmt == nil {
+		mgmtDone <- nil
+	} else {
+		go func() {
+			err := mgmt.Start(apiCtx)
+			if err != nil && apiCtx.Err() == nil {
+				cancel(err)
+			}
+			mgmtDone <- err
+		}()
 	}
 
 	log.Info("primus starting", "leader-elect", o.LeaderElect,
@@ -155,9 +231,17 @@ func Run(ctx context.Context, o Options) error {
 	if apiErr := <-apiDone; apiErr != nil && err == nil {
 		err = apiErr
 	}
+	if mgmtErr := <-mgmtDone; mgmtErr != nil && err == nil {
+		err = mgmtErr
+	}
+	// The API server failed (it cannot serve): that error, not how the
+	// manager stopped, is the reason.
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, ErrLeadershipLost) {
+		return cause
+	}
 	switch {
 	case errors.Is(context.Cause(ctx), ErrLeadershipLost):
-		return fmt.Errorf("%w: lease not renewed within the renew deadline", ErrLeadershipLost)
+		return fmt.Errorf("%w: %s", ErrLeadershipLost, staleReason)
 	case err != nil && lock != nil && strings.Contains(err.Error(), "leader election lost"):
 		lock.Lost()
 		return fmt.Errorf("%w: %s", ErrLeadershipLost, lock.LostReason())
@@ -166,6 +250,57 @@ func Run(ctx context.Context, o Options) error {
 	}
 	log.Info("primus stopped")
 	return nil
+}
+
+// leaseRequestTimeout bounds every request of the lease client, as
+// controller-runtime's leader election does: half the renew deadline
+// leaves a renewal time for a second attempt, and at least one second.
+func leaseRequestTimeout(renewDeadline time.Duration) time.Duration {
+	return max(renewDeadline/2, time.Second)
+}
+
+// leaseConfig is the lease client's configuration: a copy of cfg with
+// leaseRequestTimeout and the process's user agent followed by
+// LeaseComponent, so that the API server's logs and priority rules can
+// tell renewals apart and its audit log still names the process.
+func leaseConfig(cfg *rest.Config, renewDeadline time.Duration) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.Timeout = leaseRequestTimeout(renewDeadline)
+	if c.UserAgent == "" {
+		c.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	c.UserAgent += " " + LeaseComponent
+	return c
+}
+
+// newAuth builds the API's cached authenticator and authorizer on a
+// client of their own (apiauth.ReviewConfig): each review is bounded by
+// apiauth.DefaultReviewTimeout, which the general client, whose watches
+// must not time out, cannot have, and carries its own user agent, so that
+// the API server's audit log and priority rules tell reviews apart from
+// the controllers' and the API's writes. It is not the Lease client
+// (leaseConfig) either, which keeps its own shorter timeout. (All these
+// clients still share one connection to the API server: client-go caches
+// transports by TLS settings. What keeps reviews from crowding renewals
+// is the cache: one review per token and decision per TTL, not two per
+// request.)
+func newAuth(cfg *rest.Config) (*apiauth.Delegate, error) {
+	kube, err := kubernetes.NewForConfig(authConfig(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("review client: %w", err)
+	}
+	return apiauth.New(kube, apiauth.Options{})
+}
+
+// authConfig is the review client's configuration: apiauth.ReviewConfig
+// of cfg with the process's user agent followed by AuthComponent.
+func authConfig(cfg *rest.Config) *rest.Config {
+	c := apiauth.ReviewConfig(cfg)
+	if c.UserAgent == "" {
+		c.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	c.UserAgent += " " + AuthComponent
+	return c
 }
 
 // restConfig loads the client configuration: the explicit kubeconfig, or
@@ -221,25 +356,25 @@ func prepareElection(ctx context.Context, log *slog.Logger, kube kubernetes.Inte
 	}
 	opts := leader.LockOptions{
 		Namespace: o.LeaderElectionNamespace, Name: o.LeaderElectionID,
-		Identity: o.Identity, Log: log, Metrics: m, RenewDeadline: o.RenewDeadline,
+		Identity: o.Identity, Log: log, Metrics: m, RenewDeadline: o.RenewDeadline, LeaseDuration: o.LeaseDuration,
 	}
 	// Running as a Pod (the chart grants get on pods with the deletion
 	// cost): never take the Lease while that Pod is being deleted.
 	if o.PodDeletionCost && o.PodName != "" && o.PodNamespace != "" {
-		if _, err := kube.CoreV1().Pods(o.PodNamespace).Get(ctx, o.PodName, metav1.GetOptions{}); err == nil {
-			opts.MayAcquire = leader.PodNotStopping(kube, o.PodNamespace, o.PodName)
-		}
+		opts.MayAcquire = leader.OwnPodGuard(ctx, kube, o.PodNamespace, o.PodName, o.RenewDeadline, leaseRequestTimeout(o.RenewDeadline), log.With("identity", o.Identity))
 	}
 	return leader.NewLock(kube, opts)
 }
 
 // newManager builds the controller-runtime manager.
-func newManager(cfg *rest.Config, scheme *runtime.Scheme, logger logr.Logger, o Options, lock *leader.Lock) (manager.Manager, error) {
+func newManager(cfg *rest.Config, scheme *runtime.Scheme, logger logr.Logger, o Options, lock resourcelock.Interface) (manager.Manager, error) {
 	opts := manager.Options{
-		Scheme:                  scheme,
-		Logger:                  logger,
-		Metrics:                 metricsserver.Options{BindAddress: o.MetricsBindAddress},
-		HealthProbeBindAddress:  o.HealthProbeBindAddress,
+		Scheme: scheme,
+		Logger: logger,
+		// Run binds and serves /metrics and the probes itself, on the
+		// listeners bound at start (see listeners.go).
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
 		Cache:                   cache.Options{ByObject: controller.CacheByObject()},
 		GracefulShutdownTimeout: &o.ShutdownTimeout,
 	}
@@ -267,13 +402,22 @@ func newManager(cfg *rest.Config, scheme *runtime.Scheme, logger logr.Logger, o 
 // manager, on its own context) and adds the health checks, the controller
 // and the deletion-cost marker to mgr.
 func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, kube kubernetes.Interface,
-	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func()) (*api.Server, error) {
+	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func(),
+	apiListener net.Listener, probes *probes) (*api.Server, error) {
 	// The API reads and writes Projects directly, not through the
 	// manager's cache: a non-leader has no informers, and a reply must
 	// reflect a write that just happened.
-	projects, err := client.New(cfg, client.Options{Scheme: scheme, HTTPClient: mgr.GetHTTPClient(), Mapper: mgr.GetRESTMapper()})
+	// Its writes carry their own user agent: any replica makes them, and
+	// the audit log must tell them from the leader's controller writes.
+	apiCfg := rest.CopyConfig(cfg)
+	apiCfg.UserAgent = cfg.UserAgent + " " + APIComponent
+	projects, err := client.New(apiCfg, client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper()})
 	if err != nil {
 		return nil, fmt.Errorf("projects client: %w", err)
+	}
+	auth, err := newAuth(cfg)
+	if err != nil {
+		return nil, err
 	}
 	apiMetrics, err := api.NewMetrics(ctrlmetrics.Registry)
 	if err != nil {
@@ -284,13 +428,16 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 		reader.Namespace, reader.Name = o.LeaderElectionNamespace, o.LeaderElectionID
 	}
 	srv, err := api.NewServer(api.Options{
-		Addr:     o.APIBindAddress,
-		CertDir:  o.TLSCertDir,
-		Projects: projects,
-		Kube:     kube,
-		Leader:   reader,
-		Metrics:  apiMetrics,
-		Log:      log.With("component", "api"),
+		Addr:          o.APIBindAddress,
+		Listener:      apiListener,
+		CertDir:       o.TLSCertDir,
+		Projects:      projects,
+		Authenticator: auth.Authenticator,
+		Authorizer:    auth.Authorizer,
+		Kube:          kube,
+		Leader:        reader,
+		Metrics:       apiMetrics,
+		Log:           log.With("component", "api"),
 		Ping: func(ctx context.Context) error {
 			return kube.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
 		},
@@ -298,12 +445,8 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 	if err != nil {
 		return nil, err
 	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return nil, fmt.Errorf("add healthz check: %w", err)
-	}
-	if err := mgr.AddReadyzCheck("api", srv.Ready); err != nil {
-		return nil, fmt.Errorf("add readyz check: %w", err)
-	}
+	probes.addHealthz("ping", healthz.Ping)
+	probes.addReadyz("api", srv.Ready)
 
 	writer := mgr.GetClient()
 	if lock != nil {
@@ -314,7 +457,7 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 			return nil, fmt.Errorf("add lease watchdog: %w", err)
 		}
 	}
-	rec := &controller.Reconciler{Client: writer, Reader: mgr.GetAPIReader(), Scheme: scheme}
+	rec := &controller.Reconciler{Client: writer, Reader: mgr.GetAPIReader(), Scheme: scheme, Workers: o.ControllerWorkers}
 	if err := rec.SetupWithManager(mgr); err != nil {
 		return nil, err
 	}

@@ -14,10 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	primusv1 "primus.dev/primus/internal/apis/primus/v1alpha1"
-	"primus.dev/primus/internal/failover"
-	"primus.dev/primus/internal/render"
-	"primus.dev/primus/internal/replicas"
+	"github.com/primus-dev/primus/internal/hacheck/failover"
+	"github.com/primus-dev/primus/internal/hacheck/render"
+	"github.com/primus-dev/primus/internal/hacheck/replica"
+	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
 )
 
 // TestAPIServerUnreachable freezes the kube-apiserver for the renew
@@ -31,7 +31,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 		t.Skip("freezes the embedded cluster's API server; not done to a cluster from $PRIMUS_TEST_KUBECONFIG")
 	}
 	ctx := t.Context()
-	inst, err := replicas.Install(ctx, testCluster.RESTConfig(), replicas.InstallOptions{
+	inst, err := replica.Install(ctx, testCluster.RESTConfig(), replica.InstallOptions{
 		Render: render.Options{Chart: chartPath(), ReleaseName: "primus", Namespace: "chaos-apiserver", Set: append([]string{"replicaCount=3"}, fastTimings...)},
 	})
 	require.NoError(t, err)
@@ -47,7 +47,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	require.NoError(t, inst.GrantProjects(ctx, "chaos-client"))
 	cfg, err := inst.ReplicaConfig(primusBin, kubeconfig, dir)
 	require.NoError(t, err)
-	set := replicas.NewSet(cfg, "primus")
+	set := replica.NewSet(cfg, "primus")
 	t.Cleanup(func() {
 		closeWithin(t, "stop replicas", set.Close)
 		if t.Failed() {
@@ -58,7 +58,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	})
 	_, err = set.Grow(ctx, 3, 90*time.Second)
 	require.NoError(t, err)
-	before, err := replicas.WaitSingleLeader(ctx, set.Live(), token, 30*time.Second)
+	before, err := replica.WaitSingleLeader(ctx, set.Live(), token, 30*time.Second)
 	require.NoError(t, err)
 	start := time.Now()
 
@@ -80,7 +80,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	code, err := before.Wait(exitCtx)
 	require.NoError(t, err, "%s kept leading without reaching the API server", before.Name)
 	assert.Equal(t, 1, code, "a replica that lost the Lease exits 1")
-	lost := eventsOf(t, before, replicas.Lost)
+	lost := eventsOf(t, before, replica.Lost)
 	require.Len(t, lost, 1, "%s logs the lost leadership once", before.Name)
 	when := "while the API server was frozen"
 	if lost[0].Time.After(resumed) {
@@ -95,7 +95,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 			require.NoError(t, err, "restart after %s exited", r.Name)
 		}
 	}
-	after, err := replicas.WaitSingleLeader(ctx, set.Live(), token, 30*time.Second)
+	after, err := replica.WaitSingleLeader(ctx, set.Live(), token, 30*time.Second)
 	require.NoError(t, err, "exactly one leader after the API server returned")
 	t.Logf("%s leads %s after the API server returned", after.Name, time.Since(resumed).Round(time.Millisecond))
 
@@ -111,26 +111,33 @@ func TestAPIServerUnreachable(t *testing.T) {
 	_, _, err = inst.WaitProjectReady(ctx, p.Name, 100*time.Millisecond, time.Minute)
 	require.NoError(t, err)
 
-	// Never two leaders at once, from the replicas' own logs.
-	var timelines []failover.Timeline
+	// Never two leaders at once: from the API server's audit log, else
+	// from the replicas' own logs.
+	names := map[string]bool{}
 	for _, r := range set.All() {
-		events, err := r.Events()
-		require.NoError(t, err)
-		tl := failover.Timeline{Identity: r.Name, Events: events}
-		if r.Exited() {
-			tl.Ended = r.ExitedAt()
-		}
-		timelines = append(timelines, tl)
+		names[r.Name] = true
 	}
-	assert.Empty(t, failover.Overlaps(timelines, failover.Interval{Start: start, End: time.Now()}))
+	checkNoSplitBrain(t, le.LeaseNamespace, le.LeaseName, names, start, func() {
+		var timelines []failover.Timeline
+		for _, r := range set.All() {
+			events, err := r.Events()
+			require.NoError(t, err)
+			tl := failover.Timeline{Identity: r.Name, Events: events}
+			if r.Exited() {
+				tl.Ended = r.ExitedAt()
+			}
+			timelines = append(timelines, tl)
+		}
+		assert.Empty(t, failover.Overlaps(timelines, failover.Interval{Start: start, End: time.Now()}))
+	})
 }
 
 // eventsOf returns r's leadership events of one kind.
-func eventsOf(t *testing.T, r *replicas.Replica, kind replicas.EventKind) []replicas.Event {
+func eventsOf(t *testing.T, r *replica.Replica, kind replica.EventKind) []replica.Event {
 	t.Helper()
 	events, err := r.Events()
 	require.NoError(t, err)
-	return slices.DeleteFunc(events, func(e replicas.Event) bool { return e.Kind != kind })
+	return slices.DeleteFunc(events, func(e replica.Event) bool { return e.Kind != kind })
 }
 
 // closeWithin runs close with a minute to spare, logging its error.

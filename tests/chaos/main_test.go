@@ -1,11 +1,11 @@
 //go:build unix
 
 // Package chaos is the failure-injection suite of the Primus binary: it
-// runs replicas of cmd/primus as local processes (internal/replicas) on one
+// runs replicas of cmd/primus as local processes (internal/hacheck/replica) on one
 // embedded Kubernetes cluster shared by the package (or the cluster of
 // $PRIMUS_TEST_KUBECONFIG), isolates each test in its own namespace, and
 // breaks things: the leader killed, stopped or frozen round after round
-// (internal/failover), the API server frozen for longer than the renew
+// (internal/hacheck/failover), the API server frozen for longer than the renew
 // deadline. The checks are the platform's promises: never two leaders at
 // once, no Project lost or applied twice, exactly one leader once the
 // failure is over.
@@ -23,8 +23,8 @@ import (
 	"strconv"
 	"testing"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/clustertest"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 )
 
 var (

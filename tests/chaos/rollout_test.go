@@ -3,13 +3,11 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,12 +21,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"primus.dev/primus/internal/failover"
-	"primus.dev/primus/internal/leader"
-	"primus.dev/primus/internal/podrunner"
-	"primus.dev/primus/internal/release"
-	"primus.dev/primus/internal/render"
-	"primus.dev/primus/internal/replicas"
+	"github.com/primus-dev/primus/internal/hacheck/audit"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/hacheck/failover"
+	"github.com/primus-dev/primus/internal/hacheck/install"
+	"github.com/primus-dev/primus/internal/hacheck/podrunner"
+	"github.com/primus-dev/primus/internal/hacheck/render"
+	"github.com/primus-dev/primus/internal/hacheck/replica"
+	"github.com/primus-dev/primus/internal/platform/leader"
+	"github.com/primus-dev/primus/internal/testharness/syncbuf"
 )
 
 // TestRolloutAndScale walks a release through what operators do with helm:
@@ -45,7 +46,7 @@ func TestRolloutAndScale(t *testing.T) {
 	pods, leaderPod := d.waitSettled(disruptionReplicas, "")
 	t.Logf("installed and settled in %s; leader %s", time.Since(start).Round(100*time.Millisecond), leaderPod)
 
-	prober := replicas.StartProber(d.servingReplicas, d.token(), 200*time.Millisecond)
+	prober := replica.StartProber(d.servingReplicas, d.token(), 200*time.Millisecond)
 	t.Cleanup(func() { prober.Close() })
 	mon := d.startMonitor("settled")
 
@@ -143,7 +144,7 @@ type disruption struct {
 	ns     string
 	kube   kubernetes.Interface
 	runner *podrunner.Runner
-	log    *lockedBuffer
+	log    *syncbuf.Buffer
 }
 
 // newDisruption installs the chart with disruptionValues in a new
@@ -154,17 +155,17 @@ func newDisruption(t *testing.T) *disruption {
 	t.Helper()
 	d := &disruption{
 		t: t, ctx: t.Context(), ns: "chaos-" + strings.ToLower(random.UniqueId()),
-		kube: testCluster.Clientset(), log: &lockedBuffer{},
+		kube: testCluster.Clientset(), log: &syncbuf.Buffer{},
 	}
 	_, err := d.kube.CoreV1().Namespaces().Create(d.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.ns}}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		if err := release.Uninstall(d.releaseOptions(nil, false)); err != nil {
+		if err := install.Uninstall(d.releaseOptions(nil, false)); err != nil {
 			t.Logf("uninstall: %v", err)
 		}
 		_ = d.kube.CoreV1().Namespaces().Delete(context.Background(), d.ns, metav1.DeleteOptions{})
 	})
-	_, err = release.Apply(d.ctx, d.releaseOptions(disruptionValues(), false))
+	_, err = install.Apply(d.ctx, d.releaseOptions(disruptionValues(), false))
 	require.NoError(t, err, "helm install")
 
 	runner, err := podrunner.Start(d.ctx, podrunner.Options{
@@ -172,7 +173,8 @@ func newDisruption(t *testing.T) *disruption {
 		Starter: &podrunner.ReplicaStarter{
 			Binary: primusBin, Kube: d.kube, Config: testCluster.RESTConfig(), Dir: t.TempDir(),
 		},
-		Log: slog.New(slog.NewTextHandler(d.log, nil)),
+		SetPodStatus: testCluster.Readiness() == cluster.ReadyByRunner,
+		Log:          slog.New(slog.NewTextHandler(d.log, nil)),
 	})
 	require.NoError(t, err)
 	d.runner = runner
@@ -186,8 +188,8 @@ func newDisruption(t *testing.T) *disruption {
 }
 
 // releaseOptions are the Helm options of the release with --set values.
-func (d *disruption) releaseOptions(set []string, reuseValues bool) release.Options {
-	return release.Options{
+func (d *disruption) releaseOptions(set []string, reuseValues bool) install.Options {
+	return install.Options{
 		Kubeconfig:  testCluster.Kubeconfig(),
 		Render:      render.Options{Chart: chartPath(), ReleaseName: disruptionRelease, Namespace: d.ns, Set: set},
 		ReuseValues: reuseValues,
@@ -197,7 +199,7 @@ func (d *disruption) releaseOptions(set []string, reuseValues bool) release.Opti
 // upgrade runs the operator's `helm upgrade --reuse-values --set ...`.
 func (d *disruption) upgrade(set []string) {
 	d.t.Helper()
-	_, err := release.Apply(d.ctx, d.releaseOptions(set, true))
+	_, err := install.Apply(d.ctx, d.releaseOptions(set, true))
 	require.NoError(d.t, err, "helm upgrade --reuse-values --set %v", set)
 }
 
@@ -325,9 +327,9 @@ func podsLine(pods []corev1.Pod) string {
 }
 
 // servingReplicas returns the replica of every serving process, for a
-// replicas.Prober: the API must answer on each of them.
-func (d *disruption) servingReplicas() []*replicas.Replica {
-	var out []*replicas.Replica
+// replica.Prober: the API must answer on each of them.
+func (d *disruption) servingReplicas() []*replica.Replica {
+	var out []*replica.Replica
 	for _, i := range d.runner.Instances() {
 		if p, ok := i.Process.(*podrunner.ReplicaProcess); ok && i.Serving() {
 			out = append(out, p.Replica)
@@ -347,22 +349,33 @@ func (d *disruption) token() string {
 	return tr.Status.Token
 }
 
-// checkNoOverlap checks, from every process's own log, that no two
-// processes led at once since start.
-func (d *disruption) checkNoOverlap(start time.Time) {
+// checkNoOverlap checks that no two processes led at once since start:
+// from the API server's audit log, every controller write of every
+// process of every Pod the runner ran falls in its own leadership.
+// Without an audit log, from every process's own log.
+func (d *disruption) checkNoOverlap(start time.Time) *audit.Record {
 	d.t.Helper()
-	var timelines []failover.Timeline
+	pods := map[string]bool{}
 	for _, i := range d.runner.Instances() {
-		p, ok := i.Process.(*podrunner.ReplicaProcess)
-		if !ok {
-			continue
-		}
-		events, err := p.Events()
-		require.NoError(d.t, err)
-		timelines = append(timelines, failover.Timeline{Identity: i.Pod, Events: events, Ended: i.Exited})
+		pods[i.Pod] = true
 	}
-	assert.Empty(d.t, failover.Overlaps(timelines, failover.Interval{Start: start, End: time.Now()}),
-		"two processes led at once, by their own logs")
+	return checkNoSplitBrain(d.t, d.ns, disruptionLease, pods, start, func() {
+		var timelines []failover.Timeline
+		for _, i := range d.runner.Instances() {
+			for n, proc := range i.Processes {
+				p, ok := proc.(*podrunner.ReplicaProcess)
+				if !ok {
+					continue
+				}
+				events, err := p.Events()
+				require.NoError(d.t, err)
+				tl := failover.Timeline{Identity: fmt.Sprintf("%s#%d", i.Pod, n), Events: events, Ended: p.ExitedAt()}
+				timelines = append(timelines, tl)
+			}
+		}
+		assert.Empty(d.t, failover.Overlaps(timelines, failover.Interval{Start: start, End: time.Now()}),
+			"two processes led at once, by their own logs")
+	})
 }
 
 // logLeaderChanges prints the Lease's holder history.
@@ -382,22 +395,4 @@ func (d *disruption) dumpLogs() {
 			d.t.Logf("--- %s (%s, %d restarts), last lines ---\n%s", i.Pod, i.Phase, i.Restarts, p.Tail(25))
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

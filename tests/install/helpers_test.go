@@ -19,7 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"primus.dev/primus/internal/clustertest"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 )
 
 // release is one Helm release under test in its own namespace.

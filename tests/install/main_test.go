@@ -10,8 +10,8 @@ import (
 	"runtime"
 	"testing"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/clustertest"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 )
 
 // testCluster is shared by every test of the package; tests isolate by

@@ -10,8 +10,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"primus.dev/primus/internal/invariants"
-	"primus.dev/primus/internal/verify"
+	"github.com/primus-dev/primus/internal/hacheck/invariants"
+	"github.com/primus-dev/primus/internal/hacheck/verify"
 )
 
 // TestLeaderElectionRBAC asks the real API server's authorizer, as the

@@ -5,7 +5,7 @@
 // Kubernetes cluster (or the cluster of $PRIMUS_TEST_KUBECONFIG) with the
 // chart's RBAC, and the suite checks leader election, failover, graceful
 // handover, authentication and the Project controller through the API.
-// The processes run under internal/replicas, the harness the failover
+// The processes run under internal/hacheck/replica, the harness the failover
 // measurement and the chaos suite share.
 //
 // It is skipped with -short.
@@ -15,8 +15,8 @@ import (
 	"os"
 	"testing"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/clustertest"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 )
 
 var (

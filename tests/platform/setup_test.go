@@ -16,8 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"primus.dev/primus/internal/render"
-	"primus.dev/primus/internal/replicas"
+	"github.com/primus-dev/primus/internal/hacheck/render"
+	"github.com/primus-dev/primus/internal/hacheck/replica"
 )
 
 // release is the Helm release name the suite renders the chart with.
@@ -35,10 +35,11 @@ func chartPath() string {
 }
 
 // install renders the chart for namespace ns with set and installs its
-// CRD, ServiceAccount, RBAC and Lease; everything is removed at cleanup.
-func install(t *testing.T, ns string, set []string) *replicas.Installation {
+// CRD, ServiceAccount, RBAC, Lease and FlowSchema; everything is removed
+// at cleanup.
+func install(t *testing.T, ns string, set []string) *replica.Installation {
 	t.Helper()
-	inst, err := replicas.Install(t.Context(), testCluster.RESTConfig(), replicas.InstallOptions{
+	inst, err := replica.Install(t.Context(), testCluster.RESTConfig(), replica.InstallOptions{
 		Render: render.Options{Chart: chartPath(), ReleaseName: release, Namespace: ns, Set: set},
 	})
 	require.NoError(t, err)
@@ -55,14 +56,14 @@ func install(t *testing.T, ns string, set []string) *replicas.Installation {
 // startSet returns an empty Set running the installation's Deployment as
 // the chart's ServiceAccount. Its replicas are killed at cleanup, and
 // their logs printed if the test failed.
-func startSet(t *testing.T, inst *replicas.Installation, prefix string) *replicas.Set {
+func startSet(t *testing.T, inst *replica.Installation, prefix string) *replica.Set {
 	t.Helper()
 	dir := t.TempDir()
 	kubeconfig, err := inst.WriteKubeconfig(t.Context(), dir, time.Hour)
 	require.NoError(t, err)
 	cfg, err := inst.ReplicaConfig(primusBin, kubeconfig, dir)
 	require.NoError(t, err)
-	set := replicas.NewSet(cfg, prefix)
+	set := replica.NewSet(cfg, prefix)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -80,7 +81,7 @@ func startSet(t *testing.T, inst *replicas.Installation, prefix string) *replica
 
 // cleanupProjects removes every Project, finalizers included, at cleanup,
 // so that a failed run leaves nothing that blocks the next one.
-func cleanupProjects(t *testing.T, inst *replicas.Installation) {
+func cleanupProjects(t *testing.T, inst *replica.Installation) {
 	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -126,11 +127,11 @@ func deletionCost(ctx context.Context, kube kubernetes.Interface, ns, name strin
 }
 
 // logLinesWith returns the decoded log lines of r whose msg is msg.
-func logLinesWith(t *testing.T, r *replicas.Replica, msg string) []replicas.LogLine {
+func logLinesWith(t *testing.T, r *replica.Replica, msg string) []replica.LogLine {
 	t.Helper()
 	lines, err := r.Log()
 	require.NoError(t, err)
-	var out []replicas.LogLine
+	var out []replica.LogLine
 	for _, l := range lines {
 		if l.Msg == msg {
 			out = append(out, l)
@@ -141,7 +142,7 @@ func logLinesWith(t *testing.T, r *replicas.Replica, msg string) []replicas.LogL
 
 // grepLog returns the raw lines of r's log that contain substr,
 // case-insensitively.
-func grepLog(t *testing.T, r *replicas.Replica, substr string) []string {
+func grepLog(t *testing.T, r *replica.Replica, substr string) []string {
 	t.Helper()
 	raw, err := os.ReadFile(r.LogPath)
 	require.NoError(t, err)

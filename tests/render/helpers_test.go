@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 // chartPath is charts/primus, found from this file so tests run from any

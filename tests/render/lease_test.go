@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 func TestLeaseAndRBAC(t *testing.T) {
@@ -40,12 +40,15 @@ func TestLeaseAndRBAC(t *testing.T) {
 			assert.Equal(t, tc.wantNamespace, lease.Namespace)
 			assert.Nil(t, lease.Spec.HolderIdentity, "helm upgrade must never overwrite the elected holder")
 			assert.Nil(t, lease.Spec.LeaseTransitions)
+			assert.Equal(t, "keep", lease.Annotations["helm.sh/resource-policy"], "no upgrade or uninstall deletes a held Lease")
 
 			role := leaderElectionRole(t, res)
 			assert.Equal(t, tc.wantNamespace, role.Namespace)
-			require.Len(t, role.Rules, 3)
+			require.Len(t, role.Rules, 4)
 			assert.Equal(t, rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}}, role.Rules[0])
 			assert.Equal(t, rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{tc.wantLease}, Verbs: []string{"get", "update", "patch"}}, role.Rules[1])
+			assert.Equal(t, rbacv1.PolicyRule{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{tc.wantLease}, Verbs: []string{"list", "watch"}}, role.Rules[3],
+				"standbys watch the one Lease")
 
 			binding := leaderElectionRoleBinding(t, res)
 			assert.Equal(t, tc.wantNamespace, binding.Namespace)
@@ -68,6 +71,21 @@ func TestLeaseAndRBAC(t *testing.T) {
 		assert.Empty(t, render.Find(res.Objects, "Lease"))
 		role := leaderElectionRole(t, res)
 		assert.Equal(t, []string{"create"}, role.Rules[0].Verbs, "the binary creates the Lease itself")
+	})
+	t.Run("lease watch off: no list or watch, the binary polls", func(t *testing.T) {
+		on := renderChart(t, "replicaCount=3")
+		off := renderChart(t, "replicaCount=3", "leaderElection.watch=false")
+		assert.Equal(t, "true", argValue(t, deployment(t, on), "lease-watch"))
+		assert.Equal(t, "false", argValue(t, deployment(t, off), "lease-watch"))
+		rules := leaderElectionRole(t, off).Rules
+		require.Len(t, rules, 3)
+		for _, r := range rules {
+			assert.NotContains(t, r.Verbs, "watch")
+		}
+	})
+	t.Run("controller workers", func(t *testing.T) {
+		assert.Equal(t, "4", argValue(t, deployment(t, renderChart(t, "replicaCount=3")), "controller-workers"))
+		assert.Equal(t, "16", argValue(t, deployment(t, renderChart(t, "replicaCount=3", "controller.workers=16")), "controller-workers"))
 	})
 	t.Run("pod deletion cost RBAC only when enabled", func(t *testing.T) {
 		on := renderChart(t, "replicaCount=3")

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 // TestHelmCLIParity renders the same value sets through the helm CLI (the

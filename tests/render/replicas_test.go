@@ -10,8 +10,8 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"primus.dev/primus/internal/invariants"
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/invariants"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 func TestReplicaCounts(t *testing.T) {
@@ -92,6 +92,7 @@ func TestRenderRefusesBadValues(t *testing.T) {
 		{name: "replicas not a number", set: []string{"replicaCount=three"}, want: "replicaCount"},
 		{name: "typo in a key", set: []string{"replicacount=3"}, want: "replicacount"},
 		{name: "renew deadline not below lease duration", set: []string{"leaderElection.renewDeadline=20s"}, want: "leaderElection.renewDeadline"},
+		{name: "lease margin below the binary's floor", set: []string{"leaderElection.leaseDuration=3500ms", "leaderElection.renewDeadline=3s", "leaderElection.retryPeriod=1s"}, want: "by at least 1s"},
 		{name: "retry period not below renew deadline", set: []string{"leaderElection.retryPeriod=10s"}, want: "leaderElection.retryPeriod"},
 		{name: "PDB allowing no disruption", set: []string{"replicaCount=3", "podDisruptionBudget.minAvailable=3"}, want: "podDisruptionBudget.minAvailable"},
 		{name: "PDB percentage allowing no disruption", set: []string{"replicaCount=3", "podDisruptionBudget.minAvailable=100%"}, want: "podDisruptionBudget.minAvailable"},

@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"primus.dev/primus/internal/invariants"
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/invariants"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 // TestRenderWithSectionMissing mimics `helm upgrade --reuse-values` from an

@@ -14,7 +14,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"sigs.k8s.io/yaml"
 
-	"primus.dev/primus/internal/localca"
+	"github.com/primus-dev/primus/internal/testharness/tlsca"
 )
 
 // previousVersion is the "last release" the suite upgrades from: the
@@ -39,7 +39,7 @@ type artifacts struct {
 	key, stranger signingKey
 	// ca issued the servers' certificates; caFile is it in PEM, for
 	// --ca-file.
-	ca     *localca.CA
+	ca     *tlsca.CA
 	caFile string
 }
 
@@ -77,7 +77,7 @@ func build() (*artifacts, error) {
 	if a.stranger, err = newSigningKey(work, "stranger", "another passphrase"); err != nil {
 		return nil, err
 	}
-	if a.ca, err = localca.New("primus repository suite CA"); err != nil {
+	if a.ca, err = tlsca.New("primus repository suite CA"); err != nil {
 		return nil, err
 	}
 	if err := a.ca.WriteFile(a.caFile); err != nil {

@@ -20,8 +20,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"primus.dev/primus/internal/render"
-	"primus.dev/primus/internal/verify"
+	"github.com/primus-dev/primus/internal/hacheck/render"
+	"github.com/primus-dev/primus/internal/hacheck/verify"
 )
 
 // release is the Helm release "primus" under test, in a namespace of its

@@ -13,7 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"primus.dev/primus/internal/chartrepo"
+	"github.com/primus-dev/primus/internal/testharness/chartrepo"
 )
 
 // source is where users install the chart from, as the flags they type.

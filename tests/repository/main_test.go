@@ -15,8 +15,8 @@ import (
 	"runtime"
 	"testing"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/clustertest"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 )
 
 var (

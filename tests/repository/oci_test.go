@@ -18,18 +18,18 @@ import (
 	"helm.sh/helm/v3/pkg/provenance"
 	helmregistry "helm.sh/helm/v3/pkg/registry"
 
-	"primus.dev/primus/internal/registry"
+	"github.com/primus-dev/primus/internal/testharness/ociregistry"
 )
 
 // startRegistry starts an OCI registry on 127.0.0.1 with a certificate of
 // the suite's CA, stopped in t.Cleanup, and pushes both packaged versions
 // to oci://HOST/charts with `helm push`, as the release workflow pushes to
 // ghcr.io.
-func startRegistry(t *testing.T, a *artifacts) *registry.Registry {
+func startRegistry(t *testing.T, a *artifacts) *ociregistry.Registry {
 	t.Helper()
 	tlsConfig, err := a.ca.ServerConfig()
 	require.NoError(t, err)
-	reg, err := registry.Start(context.Background(), registry.Options{TLS: tlsConfig})
+	reg, err := ociregistry.Start(context.Background(), ociregistry.Options{TLS: tlsConfig})
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, reg.Close(), "stop the registry") })
 	for _, version := range []string{previousVersion, a.version} {

@@ -12,7 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 
-	"primus.dev/primus/internal/chartrepo"
+	"github.com/primus-dev/primus/internal/testharness/chartrepo"
 )
 
 // TestPackage checks what ci/package.sh published: the index lists both

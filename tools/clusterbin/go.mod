@@ -1,7 +1,7 @@
 // Module clusterbin pins the Kubernetes control-plane and etcd binaries
 // that the embedded test cluster runs. It is a module of its own so that the
 // project's go.mod does not inherit k8s.io/kubernetes' replace list.
-module primus.dev/primus/tools/clusterbin
+module github.com/primus-dev/primus/tools/clusterbin
 
 go 1.26.0
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"primus.dev/primus/internal/cluster"
-	"primus.dev/primus/internal/failover"
+	"github.com/primus-dev/primus/internal/hacheck/cluster"
+	"github.com/primus-dev/primus/internal/hacheck/failover"
 )
 
 func newFailoverCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -47,11 +47,9 @@ every live replica, and any span in which two replicas believed they led
 			if err != nil {
 				return usageError{err}
 			}
-			if !cmd.Flags().Changed("namespace") {
-				vf.namespace = failover.DefaultNamespace
-			}
-			if kubeconfig == "" {
-				kubeconfig = os.Getenv("KUBECONFIG")
+			kubeconfig, err := namedKubeconfig(kubeconfig)
+			if err != nil {
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -77,10 +75,10 @@ every live replica, and any span in which two replicas believed they led
 			return err
 		},
 	}
-	vf.register(cmd.Flags())
+	vf.register(cmd.Flags(), failover.DefaultNamespace)
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "text", "report format: text or json")
-	f.StringVar(&kubeconfig, "kubeconfig", "", "use this cluster instead of the embedded one (default $KUBECONFIG)")
+	f.StringVar(&kubeconfig, "kubeconfig", "", "install on the cluster of this kubeconfig instead of the embedded one ($KUBECONFIG alone is not used)")
 	f.IntVar(&rounds, "rounds", 3, "rounds per mode")
 	f.StringVar(&mode, "mode", "all", "how the leader goes down: crash, graceful, pause or all")
 	return cmd

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 
-	"primus.dev/primus/internal/action"
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/chartcheck"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 var chart = filepath.Join("..", "..", "charts", "primus")
@@ -55,7 +55,7 @@ func TestCheckExitCodes(t *testing.T) {
 				assert.NotContains(t, stderr, "goroutine")
 				return
 			}
-			var res action.CheckResult
+			var res chartcheck.CheckResult
 			require.NoError(t, json.Unmarshal([]byte(stdout), &res))
 			var rules []string
 			for _, f := range res.Findings {
@@ -92,8 +92,8 @@ func TestMatrix(t *testing.T) {
 	code, stdout, stderr := hacheck("check", chart, "--matrix", filepath.Join("..", "..", "tests", "render", "testdata", "matrix.yaml"), "-o", "json")
 	require.Equal(t, 0, code, stderr)
 	var report struct {
-		Cases  []action.MatrixResult `json:"cases"`
-		Failed int                   `json:"failed"`
+		Cases  []chartcheck.MatrixResult `json:"cases"`
+		Failed int                       `json:"failed"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(stdout), &report))
 	assert.Zero(t, report.Failed)

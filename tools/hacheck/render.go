@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"primus.dev/primus/internal/render"
+	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
 func newRenderCommand(stdout io.Writer) *cobra.Command {
@@ -27,7 +27,7 @@ func newRenderCommand(stdout io.Writer) *cobra.Command {
 			return err
 		},
 	}
-	vf.register(cmd.Flags())
+	vf.register(cmd.Flags(), render.DefaultNamespace)
 	cmd.Flags().BoolVar(&includeCRDs, "include-crds", false, "include the chart's CRDs")
 	return cmd
 }

@@ -17,7 +17,7 @@ import (
 	"os"
 	"path/filepath"
 
-	valuesschema "primus.dev/primus/values-schema"
+	valuesschema "github.com/primus-dev/primus/values-schema"
 )
 
 func main() {

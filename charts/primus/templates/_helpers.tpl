@@ -71,6 +71,8 @@ renewDeadline: {{ dig "renewDeadline" "10s" $le | quote }}
 retryPeriod: {{ dig "retryPeriod" "2s" $le | quote }}
 createLease: {{ dig "createLease" true $le }}
 podDeletionCost: {{ dig "podDeletionCost" true $le }}
+watch: {{ dig "watch" true $le }}
+priorityLevel: {{ dig "priorityLevel" "leader-election" $le | quote }}
 {{- end }}
 
 {{/* primus.leaseName is the name of the leader-election Lease. */}}
@@ -81,6 +83,49 @@ podDeletionCost: {{ dig "podDeletionCost" true $le }}
 {{/* primus.leaseNamespace is the namespace of the leader-election Lease. */}}
 {{- define "primus.leaseNamespace" -}}
 {{- (include "primus.leaderElection" . | fromYaml).namespace }}
+{{- end }}
+
+{{/*
+primus.shutdownTimeoutSeconds is the binary's --shutdown-timeout in seconds:
+terminationGracePeriodSeconds - shutdownDelaySeconds - the lease client's
+request timeout (max(renewDeadline/2, 1s), rounded up), so that a leader's
+release of the Lease, sent at the latest when the timeout ends, lands before
+the kubelet's SIGKILL. It may be zero or negative; primus.validate refuses that.
+*/}}
+{{- define "primus.shutdownTimeoutSeconds" -}}
+{{- $le := include "primus.leaderElection" . | fromYaml }}
+{{- $renew := int64 (include "ha-lib.durationMs" (list "leaderElection.renewDeadline" $le.renewDeadline)) }}
+{{- $release := max 1000 (div $renew 2) }}
+{{- $releaseS := div (add $release 999) 1000 }}
+{{- sub (sub (include "primus.terminationGracePeriodSeconds" . | int64) (include "primus.shutdownDelaySeconds" . | int64)) $releaseS }}
+{{- end }}
+
+{{/*
+primus.terminationGracePeriodSeconds and primus.shutdownDelaySeconds read
+the values with hasKey, so an explicit 0 is kept (default would replace it).
+*/}}
+{{- define "primus.terminationGracePeriodSeconds" -}}
+{{- ternary .Values.terminationGracePeriodSeconds 30 (hasKey .Values "terminationGracePeriodSeconds") | int64 }}
+{{- end }}
+{{- define "primus.shutdownDelaySeconds" -}}
+{{- ternary .Values.shutdownDelaySeconds 0 (hasKey .Values "shutdownDelaySeconds") | int64 }}
+{{- end }}
+
+{{/*
+primus.projectScopePolicy is "true" when the ValidatingAdmissionPolicy that
+bounds the platform's ServiceAccount to Project namespaces is rendered:
+rbac.create and rbac.projectScopePolicy on, and Kubernetes 1.30 or later
+(admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy is GA there;
+.Capabilities.KubeVersion, so helm template renders it too); else "".
+*/}}
+{{- define "primus.projectScopePolicy" -}}
+{{- $rbac := .Values.rbac | default dict }}
+{{- if and (dig "create" true $rbac) (dig "projectScopePolicy" true $rbac) (semverCompare ">=1.30.0-0" .Capabilities.KubeVersion.Version) }}true{{ end }}
+{{- end }}
+
+{{/* primus.healthPort is healthPort (hasKey: an explicit value is kept). */}}
+{{- define "primus.healthPort" -}}
+{{- ternary .Values.healthPort 8081 (hasKey .Values "healthPort") }}
 {{- end }}
 
 {{/* primus.replicaCount is replicaCount, 1 when a stored release lacks it. */}}
@@ -107,38 +152,6 @@ unhealthyPodEvictionPolicy: {{ dig "unhealthyPodEvictionPolicy" "AlwaysAllow" $p
 {{- define "primus.pdbEnabled" -}}
 {{- $pdb := include "primus.pdb" . | fromYaml }}
 {{- and $pdb.enabled (gt (int (include "primus.replicaCount" .)) 1) }}
-{{- end }}
-
-{{/*
-primus.durationMs converts a Go duration with one unit (500ms, 15s, 1m, 1h)
-to milliseconds. Use: include "primus.durationMs" (list "key" value).
-*/}}
-{{- define "primus.durationMs" -}}
-{{- $key := index . 0 }}
-{{- $d := toString (index . 1) }}
-{{- if not (regexMatch "^[0-9]+(ms|s|m|h)$" $d) }}
-{{- fail (printf "%s: %q is not a duration like 500ms, 15s or 1m" $key $d) }}
-{{- end }}
-{{- $n := regexFind "^[0-9]+" $d | int64 }}
-{{- $unit := trimPrefix (regexFind "^[0-9]+" $d) $d }}
-{{- $scale := get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000) $unit }}
-{{- mul $n $scale }}
-{{- end }}
-
-{{/*
-primus.scaledPercent resolves an int-or-percentage against a replica count,
-rounding up as the disruption controller does.
-Use: include "primus.scaledPercent" (list value replicas).
-*/}}
-{{- define "primus.scaledPercent" -}}
-{{- $v := toString (index . 0) }}
-{{- $replicas := int (index . 1) }}
-{{- if hasSuffix "%" $v }}
-{{- $p := trimSuffix "%" $v | int }}
-{{- div (add (mul $replicas $p) 99) 100 }}
-{{- else }}
-{{- int $v }}
-{{- end }}
 {{- end }}
 
 {{/* primus.image is the container image reference. */}}

@@ -1,0 +1,133 @@
+package replica
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+)
+
+// Config is what every replica of a Set shares.
+type Config struct {
+	// Binary is the primus binary (see Build).
+	Binary string
+	// Kubeconfig is the kubeconfig the processes reach the cluster with,
+	// usually the chart ServiceAccount's (Installation.WriteKubeconfig).
+	Kubeconfig string
+	// Namespace is the replicas' POD_NAMESPACE.
+	Namespace string
+	// Args are the binary's arguments, as the chart's Deployment renders
+	// them. Start replaces the listen addresses (see Host) and sets
+	// --kubeconfig.
+	Args []string
+	// Env are extra KEY=VALUE environment variables (HELM_RELEASE_NAME,
+	// ...). POD_NAME and POD_NAMESPACE are set by Start; KUBECONFIG is
+	// removed.
+	Env []string
+	// Dir receives one log file per replica, <name>.log.
+	Dir string
+	// Host is the address the process binds its listeners on. Empty is
+	// 127.0.0.1 with port 0 for each (the process reports its ports); set
+	// (a Pod IP in the Pod's own network namespace), each listener keeps
+	// the port of its flag in Args, as in the Pod, so the Pod's
+	// containerPorts and its Service's endpoints are where it serves.
+	Host string
+	// StartProcess starts the command, e.g. in a Pod's network namespace
+	// (podnet.Sandbox.Start). Nil is (*exec.Cmd).Start.
+	StartProcess func(*exec.Cmd) error
+}
+
+// addressFlags are the flags Start sets itself: each replica binds port 0
+// on 127.0.0.1 and reports its ports in an addresses file, and uses the
+// kubeconfig of the Config.
+var addressFlags = []string{"--api-bind-address", "--health-probe-bind-address", "--metrics-bind-address", managementFlag, "--addresses-file", "--kubeconfig"}
+
+// managementFlag turns the management API on; when the Args have it, Start
+// binds it to 127.0.0.1:0 too.
+const managementFlag = "--management-api-bind-address"
+
+// bindFlag is flag set to the address cfg has the process bind it on:
+// 127.0.0.1:0, or Host and the port of the flag in Args.
+func (cfg Config) bindFlag(flag string) string {
+	if cfg.Host == "" {
+		return flag + "=127.0.0.1:0"
+	}
+	port := "0"
+	if v, ok := ArgValue(cfg.Args, flag); ok {
+		if _, p, err := net.SplitHostPort(v); err == nil && p != "" {
+			port = p
+		}
+	}
+	return flag + "=" + net.JoinHostPort(cfg.Host, port)
+}
+
+// FromDeployment returns the args and the plain (not valueFrom)
+// environment variables of the container named container of d, or of its
+// first container when container is empty.
+func FromDeployment(d *appsv1.Deployment, container string) (args, env []string, err error) {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if container != "" && c.Name != container {
+			continue
+		}
+		args = append(append(args, c.Command...), c.Args...)
+		if len(c.Command) > 0 {
+			args = args[1:] // the binary itself
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom == nil {
+				env = append(env, e.Name+"="+e.Value)
+			}
+		}
+		return args, env, nil
+	}
+	return nil, nil, fmt.Errorf("deployment %s/%s has no container %q", d.Namespace, d.Name, container)
+}
+
+// ArgValue returns the value of --flag=value (or --flag value) in args,
+// the last one when the flag repeats, as the binary's flag parser reads it.
+func ArgValue(args []string, flag string) (string, bool) {
+	value, found := "", false
+	for i, arg := range args {
+		name, v, hasValue := strings.Cut(arg, "=")
+		if name != flag {
+			continue
+		}
+		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			v = args[i+1]
+		}
+		value, found = v, true
+	}
+	return value, found
+}
+
+// withoutFlags drops every --flag=value (and --flag value) of args whose
+// flag is in flags.
+func withoutFlags(args, flags []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(args[i], "=")
+		if !slices.Contains(flags, name) {
+			out = append(out, args[i])
+			continue
+		}
+		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+		}
+	}
+	return out
+}
+
+// withoutEnv drops key from env.
+func withoutEnv(env []string, keys ...string) []string {
+	var out []string
+	for _, e := range env {
+		name, _, _ := strings.Cut(e, "=")
+		if !slices.Contains(keys, name) {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestClusterFlagsBadInputExits2 checks that the flags of the verbs that
+// reach a cluster are bad input (exit 2, one line naming the flag) when
+// wrong, found before any cluster is started or contacted.
+func TestClusterFlagsBadInputExits2(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(garbage, []byte("clusters: [not, a, map"), 0o600))
+	missing := filepath.Join(t.TempDir(), "missing")
+	tests := []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{name: "missing --kubeconfig", args: []string{"--kubeconfig", missing}, want: "--kubeconfig " + missing + ": "},
+		{name: "unparsable --kubeconfig", args: []string{"--kubeconfig", garbage}, want: "--kubeconfig " + garbage + ": "},
+	}
+	// The verbs that install take only a cluster the user names: $KUBECONFIG
+	// alone is not read (TestVerifyNamesTheLeader runs verify with a missing
+	// one). Doctor mode only reads, and reads kubectl's cluster.
+	doctor := append(tests, struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{name: "missing $KUBECONFIG", env: missing, want: "$KUBECONFIG " + missing + ": "})
+	for _, verb := range []string{"verify", "failover", "doctor"} {
+		cases := tests
+		if verb == "doctor" {
+			cases = doctor
+		}
+		for _, tc := range cases {
+			t.Run(verb+" "+tc.name, func(t *testing.T) {
+				t.Setenv("KUBECONFIG", tc.env)
+				args := append([]string{verb, chart}, tc.args...)
+				if verb == "doctor" {
+					args = append([]string{"verify", "--release", "primus"}, tc.args...)
+				}
+				code, stdout, stderr := hacheck(args...)
+				require.Equal(t, 2, code, "stderr: %s", stderr)
+				assert.Empty(t, stdout)
+				assert.True(t, strings.HasPrefix(stderr, "hacheck: error: "+tc.want), "stderr: %q", stderr)
+				assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line: %q", stderr)
+			})
+		}
+	}
+	t.Run("verify non-positive --timeout", func(t *testing.T) {
+		code, _, stderr := hacheck("verify", chart, "--timeout", "0s")
+		require.Equal(t, 2, code, "stderr: %s", stderr)
+		assert.Equal(t, "hacheck: error: --timeout 0s: must be positive\n", stderr)
+	})
+}

@@ -30,7 +30,7 @@ func newVerifyCommand(stdout, stderr io.Writer) *cobra.Command {
 	var vf valueFlags
 	var output, kubeconfig, kubeContext, binary string
 	var nodes, zones int
-	var keep, reuse, failoverRounds bool
+	var keep, reuse, failoverRounds, serve bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "verify CHART | verify --release NAME",
@@ -83,7 +83,7 @@ reached through port-forwards), and exits 0 when all hold, 1 with findings,
 				if failoverRounds {
 					return usageError{errors.New("--failover: doctor mode (--release without CHART) is read-only and --failover kills the leader's Pod; give a CHART to measure failover on the embedded cluster")}
 				}
-				for _, name := range []string{"values", "set", "set-string", "set-json", "kube-version", "nodes", "zones", "keep", "reuse-values", "binary"} {
+				for _, name := range []string{"values", "set", "set-string", "set-json", "kube-version", "nodes", "zones", "keep", "reuse-values", "binary", "serve"} {
 					if cmd.Flags().Changed(name) {
 						return usageError{fmt.Errorf("--%s: doctor mode (--release without CHART) installs nothing; drop the flag or give a CHART", name)}
 					}
@@ -104,12 +104,19 @@ reached through port-forwards), and exits 0 when all hold, 1 with findings,
 			if timeout <= 0 {
 				return usageError{fmt.Errorf("--timeout %s: must be positive", timeout)}
 			}
+			if serve && (keep || failoverRounds) {
+				return usageError{errors.New("--serve: it keeps the cluster only while it runs and measures no failover; drop --keep and --failover")}
+			}
 			kubeconfig, err := namedKubeconfig(kubeconfig)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			var onServe func(*action.VerifyResult)
+			if serve {
+				onServe = func(res *action.VerifyResult) { printServing(stdout, output, res) }
+			}
 			res, err := action.Verify(ctx, action.VerifyOptions{
 				Render:      vf.options(args[0]),
 				Kubeconfig:  kubeconfig,
@@ -120,10 +127,18 @@ reached through port-forwards), and exits 0 when all hold, 1 with findings,
 				Keep:        keep,
 				Timeout:     timeout,
 				Failover:    failoverRounds,
+				Serve:       onServe,
 				Progress:    stderr,
 			})
 			if err != nil {
 				return err
+			}
+			if serve {
+				// The report was printed when serving began.
+				if res.Report != nil && !res.Report.Passed() {
+					return errFindings
+				}
+				return nil
 			}
 			if output == "json" {
 				err = writeJSON(stdout, res)
@@ -147,8 +162,25 @@ reached through port-forwards), and exits 0 when all hold, 1 with findings,
 	f.BoolVar(&keep, "keep", false, "leave the embedded cluster running and print how to reach it")
 	f.BoolVar(&reuse, "reuse-values", false, "upgrade with the release's previous values as the base, like helm upgrade --reuse-values")
 	f.DurationVar(&timeout, "timeout", 3*time.Minute, "how long to wait for the replicas")
+	f.BoolVar(&serve, "serve", false, "embedded cluster: once the report is printed, keep the cluster and the replicas running (Pods with real addresses where the machine allows, so the kube-apiserver's aggregator reaches them) until Ctrl-C or SIGTERM, then stop them")
 	f.BoolVar(&failoverRounds, "failover", false, "embedded cluster: once the live checks hold, measure a crash round (kill -9 of the leader) and a graceful round (the leader's Pod deleted) against their bounds")
 	return cmd
+}
+
+// printServing prints the report of a --serve run and how to reach the
+// cluster while it serves.
+func printServing(w io.Writer, output string, res *action.VerifyResult) {
+	if output == "json" {
+		_ = writeJSON(w, res)
+		return
+	}
+	printVerify(w, res)
+	fmt.Fprintf(w, "\nserving until Ctrl-C (or SIGTERM): the embedded cluster and the release's replicas keep running. In another shell:\n")
+	fmt.Fprintf(w, "  export KUBECONFIG=%s\n  export PATH=%s:$PATH   # the pinned kubectl and helm\n", res.Kubeconfig, res.Binaries)
+	fmt.Fprintf(w, "  kubectl get pods -n %s -o wide\n", res.Namespace)
+	if !res.PodNetwork {
+		fmt.Fprintf(w, "(no Pod network on this machine: the kube-apiserver cannot reach the replicas, so APIs they serve through it do not answer)\n")
+	}
 }
 
 // runDoctor examines an installed release and prints the report.

@@ -174,6 +174,10 @@ func TestVerifyModesAreCheckedBeforeAnythingRuns(t *testing.T) {
 			want: "hacheck: error: --failover: doctor mode (--release without CHART) is read-only and --failover kills the leader's Pod"},
 		{name: "failover only on the embedded cluster", args: []string{"verify", chart, "--kubeconfig", kubeconfig, "--failover"},
 			want: "hacheck: error: --failover kills the leader's process, which hacheck runs only on the embedded cluster"},
+		{name: "serve only on the embedded cluster", args: []string{"verify", chart, "--kubeconfig", kubeconfig, "--serve"},
+			want: "hacheck: error: --serve keeps the embedded cluster and the replicas hacheck runs"},
+		{name: "serve keeps nothing after it", args: []string{"verify", chart, "--serve", "--keep"}, want: "--serve: it keeps the cluster only while it runs"},
+		{name: "doctor serves nothing", args: []string{"verify", "--release", "primus", "--serve"}, want: "--serve: doctor mode"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -53,9 +53,12 @@ must carry, or have injected, the CA that signed it.
 {{- define "primus.validateManagementAPI" -}}
 {{- $mgmt := .Values.managementAPI | default dict }}
 {{- $apiService := dig "apiService" dict $mgmt }}
-{{- if and (dig "enabled" false $mgmt) (dig "create" true $apiService) }}
+{{- if and (dig "insecureSkipTLSVerify" false $apiService) (dig "caBundle" "" $apiService) }}
+{{- fail "managementAPI.apiService.insecureSkipTLSVerify and managementAPI.apiService.caBundle: set one of them, the aggregator refuses an APIService with both" }}
+{{- end }}
+{{- if and (dig "enabled" false $mgmt) (dig "create" true $apiService) (not (dig "insecureSkipTLSVerify" false $apiService)) }}
 {{- if not (dig "tlsSecretName" "" (.Values.api | default dict)) }}
-{{- fail "managementAPI.apiService.create needs api.tlsSecretName: the aggregator verifies the replicas' certificate, so they must all serve one from a Secret" }}
+{{- fail "managementAPI.apiService.create needs api.tlsSecretName: the aggregator verifies the replicas' certificate, so they must all serve one from a Secret (or, on a development cluster only, managementAPI.apiService.insecureSkipTLSVerify=true)" }}
 {{- end }}
 {{- if and (not (dig "caBundle" "" $apiService)) (not (hasKey (dig "annotations" dict $apiService) "cert-manager.io/inject-ca-from")) }}
 {{- fail "managementAPI.apiService.caBundle: set the PEM CA that signed api.tlsSecretName's certificate (or the annotation cert-manager.io/inject-ca-from, to have cert-manager inject it)" }}

@@ -101,9 +101,14 @@ func runPods(ctx context.Context, c *cluster.Cluster, d *appsv1.Deployment, bina
 	if le.Enabled && le.LeaseNamespace == d.Namespace {
 		lease = le.LeaseName
 	}
+	starter := &podrunner.ReplicaStarter{Binary: binary, Kube: c.Clientset(), Config: c.RESTConfig(), Dir: dir}
+	if pn := c.PodNetwork(); pn != nil {
+		// Each process listens on its Pod IP, in its own network namespace.
+		starter.Network = pn
+	}
 	r, err := podrunner.Start(ctx, podrunner.Options{
 		Kube: c.Clientset(), Namespace: d.Namespace, Selector: sel.String(), Lease: lease,
-		Starter:      &podrunner.ReplicaStarter{Binary: binary, Kube: c.Clientset(), Config: c.RESTConfig(), Dir: dir},
+		Starter:      starter,
 		SetPodStatus: c.Readiness() == cluster.ReadyByRunner,
 		Log:          slog.New(slog.DiscardHandler),
 	})

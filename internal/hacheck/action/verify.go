@@ -18,6 +18,7 @@ import (
 	"github.com/primus-dev/primus/internal/hacheck/failover"
 	"github.com/primus-dev/primus/internal/hacheck/install"
 	"github.com/primus-dev/primus/internal/hacheck/invariants"
+	"github.com/primus-dev/primus/internal/hacheck/podnet"
 	"github.com/primus-dev/primus/internal/hacheck/progress"
 	"github.com/primus-dev/primus/internal/hacheck/render"
 	"github.com/primus-dev/primus/internal/hacheck/verify"
@@ -48,6 +49,15 @@ type VerifyOptions struct {
 	// report (FailoverChecks). Embedded cluster only: on a cluster the user
 	// named it is bad input.
 	Failover bool
+	// Serve, on the embedded cluster, keeps the cluster and the replicas
+	// running once the report is made: Verify calls Serve with the result
+	// (the report, the kubeconfig), then waits until ctx is done before it
+	// stops the processes and the cluster. The cluster gets a Pod network
+	// where the machine allows one (cluster.Options.PodNetwork), so the
+	// kube-apiserver's aggregator reaches the replicas' Pod IPs: kubectl
+	// then works against the management API. On a cluster the user named it
+	// is bad input.
+	Serve func(*VerifyResult)
 	// Progress receives one line per step and while waiting.
 	Progress io.Writer
 }
@@ -75,6 +85,12 @@ type VerifyResult struct {
 	Kept bool `json:"kept"`
 	// StopCommand stops a kept embedded cluster.
 	StopCommand string `json:"stopCommand,omitempty"`
+	// PodNetwork is true when the embedded cluster's Pods have addresses of
+	// their own, which the aggregator can reach (Serve asks for one).
+	PodNetwork bool `json:"podNetwork,omitempty"`
+	// Binaries is the directory of the pinned helm, kubectl and cluster
+	// binaries (embedded cluster only).
+	Binaries string `json:"binaries,omitempty"`
 }
 
 // named reports whether the user named a cluster.
@@ -86,11 +102,15 @@ func (o VerifyOptions) named() bool { return o.Kubeconfig != "" || o.Context != 
 // binary for each of its Pods (Pods are Ready when their process is),
 // waits for its replicas, checks the live invariants, with Failover
 // measures a crash and a graceful round once they hold, and stops the
-// processes and the embedded cluster unless Keep is set.
+// processes and the embedded cluster unless Keep is set. With Serve it
+// waits, once the report is made, until ctx is done before stopping them.
 func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err error) {
 	prog := progress.New(opts.Progress)
 	if opts.Failover && opts.named() {
 		return nil, errFailoverNamed
+	}
+	if opts.Serve != nil && opts.named() {
+		return nil, errServeNamed
 	}
 	// Refuse bad input before starting anything. With --reuse-values on an
 	// existing cluster the values are only complete once merged with the
@@ -119,11 +139,21 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 			// The split-brain oracle reads the API server's audit log.
 			copts.AuditPolicy = []byte(audit.Policy)
 		}
+		if opts.Serve != nil {
+			if err := podnet.Available(); err == nil {
+				copts.PodNetwork = true
+			} else {
+				prog.Step("no Pod network (%v): the cluster's aggregator will not reach the replicas", err)
+			}
+		}
 		if c, err = cluster.Start(ctx, copts); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)
 		}
 	}
-	res = &VerifyResult{Release: opts.Render.ReleaseName, Namespace: opts.Render.Namespace, Cluster: c.Describe()}
+	res = &VerifyResult{Release: opts.Render.ReleaseName, Namespace: opts.Render.Namespace, Cluster: c.Describe(), PodNetwork: c.PodNetwork() != nil}
+	if c.Embedded() {
+		res.Binaries = c.Binaries().Dir
+	}
 	defer func() {
 		if opts.Keep || opts.named() {
 			res.Kept = !opts.named()
@@ -199,8 +229,19 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 	prog.Step("checking live invariants")
 	vopts.Leadership = true
 	res.Report, err = verify.Run(ctx, c.Clientset(), objs, vopts)
-	if err != nil || !opts.Failover {
+	if err != nil {
 		return res, err
+	}
+	if opts.Serve != nil {
+		res.Kubeconfig = c.Kubeconfig()
+		opts.Serve(res)
+		prog.Step("serving until interrupted")
+		<-ctx.Done()
+		prog.Step("interrupted: stopping the replicas")
+		return res, nil
+	}
+	if !opts.Failover {
+		return res, nil
 	}
 	if failed := res.Report.Failed(); len(failed) > 0 {
 		res.FailoverSkipped = fmt.Sprintf("%d live checks failed: failover is measured on a release whose live checks hold", len(failed))

@@ -31,6 +31,9 @@ type Binaries struct {
 	Kwok                  string
 	Kwokctl               string
 	Helm                  string
+	// Kubectl is kubectl of the same Kubernetes version, for the user (the
+	// quick start's `kubectl get projects`); the cluster does not run it.
+	Kubectl string
 }
 
 // BinaryOptions configures EnsureBinaries. The zero value is ready to use.
@@ -60,6 +63,7 @@ var binaryNames = []string{
 	"kwok",
 	"kwokctl",
 	"helm",
+	"kubectl",
 }
 
 // binariesIn returns the paths the binaries have in dir.
@@ -74,6 +78,7 @@ func binariesIn(dir string) Binaries {
 		Kwok:                  p("kwok"),
 		Kwokctl:               p("kwokctl"),
 		Helm:                  p("helm"),
+		Kubectl:               p("kubectl"),
 	}
 }
 
@@ -165,7 +170,7 @@ func goVersion(ctx context.Context) string {
 }
 
 // EnsureBinaries returns the pinned kube-apiserver, kube-controller-manager,
-// kube-scheduler, etcd, kwok, kwokctl and helm, building them into the cache
+// kube-scheduler, etcd, kwok, kwokctl, helm and kubectl, building them into the cache
 // first if any is missing. The first build compiles Kubernetes and takes
 // several minutes; it reports progress to opts.Log. Concurrent callers, in
 // this or other processes, wait for a single build.

@@ -66,13 +66,14 @@ func buildSteps(repo, out string) []buildStep {
 	gobin := "GOBIN=" + out
 	return []buildStep{
 		{
-			what: "kube-apiserver, kube-controller-manager, kube-scheduler, etcd",
+			what: "kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd",
 			note: "first run only, about 9 min on 2 cores",
 			dir:  filepath.Join(repo, "tools", "clusterbin"),
 			args: []string{"build", "-trimpath", "-ldflags", kubeLDFlags(), "-o", out + string(filepath.Separator),
 				"k8s.io/kubernetes/cmd/kube-apiserver",
 				"k8s.io/kubernetes/cmd/kube-controller-manager",
 				"k8s.io/kubernetes/cmd/kube-scheduler",
+				"k8s.io/kubernetes/cmd/kubectl",
 				"./etcd",
 			},
 		},

@@ -196,7 +196,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		if stopErr := c.Stop(stopCtx); stopErr != nil {
 			err = errors.Join(err, fmt.Errorf("clean up: %w", stopErr))
 		}
-		return nil, fmt.Errorf("start cluster %s: %w%s", opts.Name, err, diag)
+		// The cause goes last, after the logs' tails, so that the end of a
+		// long CI log still says why the cluster did not start.
+		return nil, fmt.Errorf("start cluster %s:%s\n--- why cluster %s did not start ---\n%w", opts.Name, diag, opts.Name, err)
 	}
 	log.Info("cluster ready", "kubeconfig", c.kubeconfig, "apiserver-port", c.ports.APIServer,
 		"nodes", len(c.nodes), "elapsed", since(start))

@@ -1,0 +1,64 @@
+package render
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/primus-dev/primus/internal/hacheck/render"
+)
+
+// apiService is the part of an apiregistration.k8s.io/v1 APIService read
+// here (the project does not depend on k8s.io/kube-aggregator).
+type apiService struct {
+	Spec struct {
+		Service *struct {
+			Name      string `json:"name"`
+			Namespace string `json:"namespace"`
+		} `json:"service"`
+		CABundle              []byte `json:"caBundle"`
+		InsecureSkipTLSVerify bool   `json:"insecureSkipTLSVerify"`
+	} `json:"spec"`
+}
+
+// testCA is a PEM block the schema accepts as a caBundle; the chart only
+// encodes it.
+const testCA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+// TestManagementAPIServiceTrust: the APIService the chart registers is one
+// the aggregator can trust (a caBundle for the Secret's certificate) or, on
+// request, one it does not verify; anything else is refused naming the key.
+func TestManagementAPIServiceTrust(t *testing.T) {
+	on := []string{"managementAPI.enabled=true"}
+	for _, tc := range []struct {
+		name    string
+		set     []string
+		wantErr string
+		// with no wantErr: what the APIService carries.
+		insecure bool
+		caBundle string
+	}{
+		{name: "no certificate", set: on, wantErr: "api.tlsSecretName"},
+		{name: "certificate without its CA", set: append(on, "api.tlsSecretName=tls"), wantErr: "managementAPI.apiService.caBundle"},
+		{name: "certificate and CA", set: append(on, "api.tlsSecretName=tls", "managementAPI.apiService.caBundle="+testCA), caBundle: testCA},
+		{name: "insecure, for development", set: append(on, "managementAPI.apiService.insecureSkipTLSVerify=true"), insecure: true},
+		{name: "insecure and a CA", set: append(on, "managementAPI.apiService.insecureSkipTLSVerify=true", "managementAPI.apiService.caBundle="+testCA), wantErr: "insecureSkipTLSVerify and managementAPI.apiService.caBundle"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.wantErr != "" {
+				assert.Contains(t, renderErr(t, tc.set...).Error(), tc.wantErr)
+				return
+			}
+			svc := only(t, renderChart(t, tc.set...), "APIService", &apiService{})
+			assert.Equal(t, tc.insecure, svc.Spec.InsecureSkipTLSVerify)
+			assert.Equal(t, tc.caBundle, string(svc.Spec.CABundle))
+			require.NotNil(t, svc.Spec.Service)
+			assert.Equal(t, "primus", svc.Spec.Service.Name)
+			assert.Equal(t, "primus-system", svc.Spec.Service.Namespace)
+		})
+	}
+	t.Run("off", func(t *testing.T) {
+		assert.Empty(t, render.Find(renderChart(t).Objects, "APIService"))
+	})
+}

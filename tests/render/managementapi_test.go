@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/primus-dev/primus/internal/hacheck/render"
 )
@@ -61,4 +62,40 @@ func TestManagementAPIServiceTrust(t *testing.T) {
 	t.Run("off", func(t *testing.T) {
 		assert.Empty(t, render.Find(renderChart(t).Objects, "APIService"))
 	})
+}
+
+// TestManagementMemberAccess: memberAccess.groups get the member
+// ClusterRole (read projects, change members), and nothing is granted by
+// default.
+func TestManagementMemberAccess(t *testing.T) {
+	on := []string{"managementAPI.enabled=true", "managementAPI.apiService.create=false"}
+	none := renderChart(t, on...)
+	for _, o := range render.Find(none.Objects, "ClusterRoleBinding") {
+		assert.NotContains(t, o.GetName(), "management-member")
+	}
+
+	res := renderChart(t, append(on, "managementAPI.memberAccess.groups={system:authenticated,devs}")...)
+	var role rbacv1.ClusterRole
+	var binding rbacv1.ClusterRoleBinding
+	for _, o := range render.Find(res.Objects, "ClusterRole") {
+		if o.GetName() == "primus-primus-system-management-member" {
+			require.NoError(t, o.Into(&role))
+		}
+	}
+	for _, o := range render.Find(res.Objects, "ClusterRoleBinding") {
+		if o.GetName() == "primus-primus-system-management-member" {
+			require.NoError(t, o.Into(&binding))
+		}
+	}
+	require.Len(t, role.Rules, 2, "the member ClusterRole")
+	assert.Equal(t, []string{"projects"}, role.Rules[0].Resources)
+	assert.Equal(t, []string{"get", "list", "watch"}, role.Rules[0].Verbs)
+	assert.Equal(t, []string{"projects/members"}, role.Rules[1].Resources)
+	assert.Equal(t, role.Name, binding.RoleRef.Name)
+	var groups []string
+	for _, s := range binding.Subjects {
+		assert.Equal(t, rbacv1.GroupKind, s.Kind)
+		groups = append(groups, s.Name)
+	}
+	assert.Equal(t, []string{"system:authenticated", "devs"}, groups)
 }

@@ -22,14 +22,18 @@ import (
 	"github.com/primus-dev/primus/internal/testharness/syncbuf"
 )
 
-// quickStartProject is the README quick start's Project manifest.
-var quickStartProject = filepath.Join("..", "..", "docs", "quickstart", "project.yaml")
+// The README quick start's values and Project manifest.
+var (
+	quickStartValues  = filepath.Join("..", "..", "docs", "quickstart", "values.yaml")
+	quickStartProject = filepath.Join("..", "..", "docs", "quickstart", "project.yaml")
+)
 
 // TestQuickStartKubectlGetProjects runs the README's quick start as a user
 // does, with the built hacheck and the kubectl it prints: verify --serve
 // with the management API, then kubectl apply, wait, get (table and JSON)
-// and delete on the aggregated projects resource, then Ctrl-C, after which
-// hacheck exits 0 and the cluster is gone.
+// and delete on the aggregated projects resource, as the admin and as
+// members who each see only their projects with their role, then Ctrl-C,
+// after which hacheck exits 0 and the cluster is gone.
 func TestQuickStartKubectlGetProjects(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded cluster; skipped with -short")
@@ -42,8 +46,7 @@ func TestQuickStartKubectlGetProjects(t *testing.T) {
 	require.NoError(t, err, "go build ./tools/hacheck: %s", out)
 
 	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
-	serve := exec.Command(bin, "verify", chart, "--set", "replicaCount=2",
-		"--set", "managementAPI.enabled=true", "--set", "managementAPI.apiService.insecureSkipTLSVerify=true", "--serve")
+	serve := exec.Command(bin, "verify", chart, "-f", quickStartValues, "--serve")
 	serve.Stdout, serve.Stderr = stdout, stderr
 	require.NoError(t, serve.Start())
 	exited := make(chan error, 1)
@@ -135,6 +138,22 @@ func TestQuickStartKubectlGetProjects(t *testing.T) {
 	require.Len(t, table, 2, "a header and team-a: %q", table)
 	assert.Equal(t, []string{"NAME", "ROLE", "PHASE", "AGE"}, strings.Fields(table[0]))
 	assert.Equal(t, []string{"team-a", "<none>", "Ready"}, strings.Fields(table[1])[:3])
+
+	// Members see their projects with their role; others see none.
+	for _, tc := range []struct{ user, row string }{
+		{user: "alice", row: "team-a admin Ready"},
+		{user: "bob", row: "team-a view Ready"},
+		{user: "carol", row: ""},
+	} {
+		rows := strings.Split(strings.TrimSpace(kubectl("get", "projects", "--as", tc.user, "--no-headers")), "\n")
+		require.Len(t, rows, 1, "%s: %q", tc.user, rows)
+		got := strings.Join(strings.Fields(rows[0]), " ")
+		if tc.row == "" {
+			assert.Equal(t, "", got, "%s is no member", tc.user)
+			continue
+		}
+		assert.True(t, strings.HasPrefix(got, tc.row), "%s sees %q, want %q", tc.user, got, tc.row)
+	}
 
 	assert.Contains(t, kubectl("delete", "-f", quickStartProject, "--wait=true", "--timeout=90s"), `project.management.primus.dev "team-a" deleted`)
 	assert.Equal(t, "", strings.TrimSpace(kubectl("get", "projects", "-o", "name")))

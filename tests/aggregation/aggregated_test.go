@@ -3,7 +3,6 @@
 package aggregation
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
+
+	"github.com/primus-dev/primus/internal/testharness/rbactest"
 )
 
 // selfService is what a platform team's ClusterRole grants every user:
@@ -36,27 +37,11 @@ func grant(t testing.TB, name string, users ...string) {
 // removed at cleanup.
 func grantRules(t testing.TB, name string, rules []rbacv1.PolicyRule, users ...string) {
 	t.Helper()
-	rbac := testCluster.Clientset().RbacV1()
-	_, err := rbac.ClusterRoles().Create(t.Context(), &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Rules:      rules,
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
 	var subjects []rbacv1.Subject
 	for _, u := range users {
-		subjects = append(subjects, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: u})
+		subjects = append(subjects, rbactest.User(u))
 	}
-	_, err = rbac.ClusterRoleBindings().Create(t.Context(), &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
-		Subjects:   subjects,
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = rbac.ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
-		_ = rbac.ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
-	})
+	rbactest.GrantCluster(t, testCluster.Clientset(), name, rules, subjects...)
 }
 
 // TestProjectsThroughTheAggregator drives the management API as kubectl

@@ -20,6 +20,7 @@ import (
 
 	"github.com/primus-dev/primus/internal/hacheck/replica"
 	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
+	"github.com/primus-dev/primus/internal/testharness/rbactest"
 )
 
 // mgmtClient is a client of r's management API with a bearer token only,
@@ -44,24 +45,9 @@ func mgmtClient(t *testing.T, r *replica.Replica, token string) *rest.RESTClient
 // projects; removed at cleanup.
 func grantManagement(t *testing.T, inst *replica.Installation, user string) {
 	t.Helper()
-	rbac := inst.Kube().RbacV1()
-	name := "primus-mgmt-" + inst.Namespace + "-" + user
-	_, err := rbac.ClusterRoles().Create(t.Context(), &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{mgmtv1.GroupName}, Resources: []string{mgmtv1.Resource}, Verbs: []string{"get", "list", "watch", "create", "delete"}}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	_, err = rbac.ClusterRoleBindings().Create(t.Context(), &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: user, Namespace: inst.Namespace}},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		_ = rbac.ClusterRoleBindings().Delete(ctx, name, metav1.DeleteOptions{})
-		_ = rbac.ClusterRoles().Delete(ctx, name, metav1.DeleteOptions{})
-	})
+	rbactest.GrantCluster(t, inst.Kube(), "primus-mgmt-"+inst.Namespace+"-"+user,
+		[]rbacv1.PolicyRule{{APIGroups: []string{mgmtv1.GroupName}, Resources: []string{mgmtv1.Resource}, Verbs: []string{"get", "list", "watch", "create", "delete"}}},
+		rbactest.ServiceAccount(inst.Namespace, user))
 }
 
 // TestManagementAPIServesOnEveryReplica runs two replicas with

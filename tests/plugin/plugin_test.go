@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"testing"
 	"time"
@@ -235,4 +236,44 @@ func TestPluginInstallVerifiesChecksum(t *testing.T) {
 			assert.Equal(t, "fake hacheck version\n", out)
 		})
 	}
+}
+
+// TestPluginInstallsTheReleaseArchive builds this platform's release
+// archive and checksums with ci/build-hacheck.sh, as the release workflow
+// does, serves them as the release, installs the plugin from a copy that is
+// not a checkout, and runs the installed hacheck: the script's names, its
+// checksum file and the hook agree, and the binary reports the tag.
+func TestPluginInstallsTheReleaseArchive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds hacheck and needs the helm CLI")
+	}
+	p, err := helmplugin.LoadDir(repoRoot)
+	require.NoError(t, err)
+	version := p.Metadata.Version
+	dist := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	build := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, "ci", "build-hacheck.sh"),
+		"--tag", "v"+version, "--destination", dist, "--platforms", runtime.GOOS+"/"+runtime.GOARCH)
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "ci/build-hacheck.sh: %s", out)
+	assert.Contains(t, string(out), "built 1 hacheck archive(s)")
+
+	mux := http.NewServeMux()
+	mux.Handle("/v"+version+"/", http.StripPrefix("/v"+version, http.FileServer(http.Dir(dist))))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	h := newHelm(t, "HACHECK_RELEASE_URL="+srv.URL)
+	code, installOut := h.run(t, "plugin", "install", pluginCopy(t))
+	require.Equal(t, 0, code, installOut)
+	assert.Contains(t, installOut, "sha256 verified")
+
+	code, versionOut := h.run(t, "hacheck", "version")
+	require.Equal(t, 0, code, versionOut)
+	assert.Regexp(t, `^hacheck v`+regexp.QuoteMeta(version)+` `+runtime.GOOS+`/`+runtime.GOARCH+` go`, versionOut)
+
+	code, checkOut := h.run(t, "hacheck", "check", filepath.Join(repoRoot, "charts", "primus"), "--set", "replicaCount=3")
+	assert.Equal(t, 0, code, checkOut)
+	assert.Contains(t, checkOut, "invariants hold")
 }

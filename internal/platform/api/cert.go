@@ -2,19 +2,13 @@ package api
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
+	"k8s.io/client-go/util/cert"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 )
 
@@ -24,7 +18,7 @@ import (
 func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.opts.CertDir == "" {
-		cert, err := selfSigned(time.Now())
+		cert, err := selfSigned()
 		if err != nil {
 			return nil, fmt.Errorf("self-signed certificate: %w", err)
 		}
@@ -52,34 +46,19 @@ func (s *Server) certSource() string {
 	return s.opts.CertDir
 }
 
-// selfSigned returns an ECDSA certificate for localhost, the loopback
-// addresses and the host name, valid for a year from now.
-func selfSigned(now time.Time) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	dns := []string{"localhost"}
-	if host, err := os.Hostname(); err == nil && host != "" {
+// selfSigned returns a certificate for localhost, the loopback addresses
+// and the host name, valid for a year, signed by a throwaway CA (client-go's
+// util/cert, what the Kubernetes components use for the same job).
+func selfSigned() (tls.Certificate, error) {
+	var dns []string
+	if host, err := os.Hostname(); err == nil && host != "" && host != "localhost" {
 		dns = append(dns, host)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "primus", Organization: []string{"primus.dev"}},
-		DNSNames:     dns,
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		NotBefore:    now.Add(-time.Minute),
-		NotAfter:     now.Add(365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	certPEM, keyPEM, err := cert.GenerateSelfSignedCertKeyWithOptions(cert.SelfSignedCertKeyOptions{
+		Host: "localhost", AlternateIPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, AlternateDNS: dns,
+	})
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+	return tls.X509KeyPair(certPEM, keyPEM)
 }

@@ -20,8 +20,8 @@ func insecureTLS() *tls.Config {
 }
 
 func TestSelfSigned(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cert, err := selfSigned(now)
+	now := time.Now()
+	cert, err := selfSigned()
 	require.NoError(t, err)
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	require.NoError(t, err)
@@ -32,7 +32,7 @@ func TestSelfSigned(t *testing.T) {
 }
 
 func TestStartServesTheCertificateInCertDir(t *testing.T) {
-	cert, err := selfSigned(time.Now())
+	cert, err := selfSigned()
 	require.NoError(t, err)
 	dir := t.TempDir()
 	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)

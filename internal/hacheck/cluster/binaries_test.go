@@ -119,7 +119,7 @@ func TestBuildSteps(t *testing.T) {
 	}{
 		{
 			name: "control plane from tools/clusterbin", step: steps[0], wantDir: "/repo/tools/clusterbin", wantCmd: "build",
-			wantPkgs: []string{"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kube-scheduler", "./etcd"},
+			wantPkgs: []string{"k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kube-scheduler", "k8s.io/kubernetes/cmd/kubectl", "./etcd"},
 		},
 		{
 			name: "kwok and kwokctl, one module", step: steps[1], wantDir: "/repo", wantCmd: "install",
@@ -167,12 +167,12 @@ func TestBinariesMissing(t *testing.T) {
 		{name: "empty dir", want: binaryNames},
 		{
 			name:    "not executable counts as missing",
-			present: map[string]os.FileMode{"kube-apiserver": 0o755, "kube-controller-manager": 0o755, "kube-scheduler": 0o755, "etcd": 0o755, "kwok": 0o755, "kwokctl": 0o755, "helm": 0o644},
+			present: map[string]os.FileMode{"kube-apiserver": 0o755, "kube-controller-manager": 0o755, "kube-scheduler": 0o755, "etcd": 0o755, "kwok": 0o755, "kwokctl": 0o755, "helm": 0o644, "kubectl": 0o755},
 			want:    []string{"helm"},
 		},
 		{
 			name:    "complete",
-			present: map[string]os.FileMode{"kube-apiserver": 0o755, "kube-controller-manager": 0o755, "kube-scheduler": 0o755, "etcd": 0o755, "kwok": 0o755, "kwokctl": 0o755, "helm": 0o755},
+			present: map[string]os.FileMode{"kube-apiserver": 0o755, "kube-controller-manager": 0o755, "kube-scheduler": 0o755, "etcd": 0o755, "kwok": 0o755, "kwokctl": 0o755, "helm": 0o755, "kubectl": 0o755},
 		},
 	}
 	for _, tc := range tests {

@@ -112,9 +112,14 @@ type entry struct {
 	ready         bool
 	readySince    time.Time
 	stopRequested time.Time
-	exited        time.Time
-	closing       bool // stopped by Close: no preStop sleep
-	restarts      int
+	// grace is the termination grace period the deletion asked for, as
+	// first seen: kwok's pod-delete stage, standing in for the kubelet's
+	// final delete, deletes every Terminating Pod again with a grace of 0,
+	// which must not cut short the stop of a process the Finalizer holds.
+	grace    time.Duration
+	exited   time.Time
+	closing  bool // stopped by Close: no preStop sleep
+	restarts int
 	// written is the container state last written into the Pod's status
 	// (Options.SetPodStatus), when hasWritten.
 	written    containerState
@@ -250,12 +255,13 @@ func (r *Runner) stopLocked(e *entry, reason string) {
 		return
 	}
 	e.stopRequested = time.Now()
+	e.grace = gracePeriod(e.pod)
 	if e.phase != PhaseExited {
 		e.phase = PhaseStopping
 	}
 	r.recordLocked()
 	r.log.Info("stopping pod process", "pod", e.name, "reason", reason,
-		"grace", gracePeriod(e.pod), "prestop", preStopSleep(e.pod))
+		"grace", e.grace, "prestop", preStopSleep(e.pod))
 	e.stop()
 }
 

@@ -31,6 +31,12 @@ const (
 type fakeProcess struct {
 	pod        string
 	ignoreTerm bool
+	// termDelay, when set, is how long after SIGTERM it exits.
+	termDelay time.Duration
+	// gate, when set, holds every readiness probe until it is closed,
+	// whatever the probe's context says; inProbe is set once one waits.
+	gate    chan struct{}
+	inProbe atomic.Bool
 	imageID    string
 	ready      atomic.Bool
 	leading    atomic.Bool
@@ -50,7 +56,10 @@ func (p *fakeProcess) Signal(sig os.Signal) error {
 	p.mu.Lock()
 	p.signals = append(p.signals, sigAt{sig, time.Now()})
 	p.mu.Unlock()
-	if sig == syscall.SIGKILL || (sig == syscall.SIGTERM && !p.ignoreTerm) {
+	switch {
+	case sig == syscall.SIGTERM && p.termDelay > 0:
+		time.AfterFunc(p.termDelay, p.exit)
+	case sig == syscall.SIGKILL || (sig == syscall.SIGTERM && !p.ignoreTerm):
 		p.exit()
 	}
 	return nil
@@ -58,7 +67,13 @@ func (p *fakeProcess) Signal(sig os.Signal) error {
 
 func (p *fakeProcess) exit()                      { p.once.Do(func() { close(p.done) }) }
 func (p *fakeProcess) Done() <-chan struct{}      { return p.done }
-func (p *fakeProcess) Ready(context.Context) bool { return p.ready.Load() }
+func (p *fakeProcess) Ready(context.Context) bool {
+	if p.gate != nil {
+		p.inProbe.Store(true)
+		<-p.gate
+	}
+	return p.ready.Load()
+}
 func (p *fakeProcess) Leading(context.Context) (bool, error) {
 	return p.leading.Load(), nil
 }
@@ -88,6 +103,8 @@ func (p *fakeProcess) firstSignal() time.Time {
 // fakeStarter starts fakeProcesses and remembers every start.
 type fakeStarter struct {
 	ignoreTerm bool
+	termDelay  time.Duration
+	gate       chan struct{} // of the next process started, then cleared
 	imageID    string       // of every process
 	fail       atomic.Int32 // starts left to fail
 
@@ -101,10 +118,11 @@ func (s *fakeStarter) Start(_ context.Context, pod *corev1.Pod) (Process, error)
 		s.fail.Add(-1)
 		return nil, errors.New("no such binary")
 	}
-	p := &fakeProcess{pod: pod.Name, ignoreTerm: s.ignoreTerm, imageID: s.imageID, done: make(chan struct{})}
-	p.ready.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	p := &fakeProcess{pod: pod.Name, ignoreTerm: s.ignoreTerm, termDelay: s.termDelay, gate: s.gate, imageID: s.imageID, done: make(chan struct{})}
+	s.gate = nil
+	p.ready.Store(true)
 	s.started = append(s.started, p)
 	s.pods = append(s.pods, pod.DeepCopy())
 	return p, nil
@@ -298,6 +316,36 @@ func TestStopsTheProcessOfAGoingPod(t *testing.T) {
 			assert.Empty(t, r.Serving())
 		})
 	}
+}
+
+// TestAForceDeleteAfterTheDeletionKeepsItsGrace: kwok's pod-delete stage
+// deletes every Terminating Pod again with a grace of 0 while the
+// Finalizer holds it. When that reaches the Runner before the process's
+// supervisor gets to stop it (here: held in a readiness probe), the
+// process still gets the grace the deletion asked for, not a SIGKILL right
+// after SIGTERM.
+func TestAForceDeleteAfterTheDeletionKeepsItsGrace(t *testing.T) {
+	pod := newPod("primus-a", corev1.PodRunning, "kwok-node-0")
+	kube := kubefake.NewClientset(pod)
+	gate := make(chan struct{})
+	starter := &fakeStarter{termDelay: 100 * time.Millisecond, gate: gate}
+	r := startRunner(t, kube, starter)
+	eventually(t, func() bool { return phaseOf(r, "primus-a") == PhaseRunning }, "never started")
+	p := starter.processes("primus-a")[0]
+	eventually(t, p.inProbe.Load, "no readiness probe")
+
+	pod.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	pod.DeletionGracePeriodSeconds = ptr.To[int64](30)
+	pod, err := kube.CoreV1().Pods(ns).Update(t.Context(), pod, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	pod.DeletionGracePeriodSeconds = ptr.To[int64](0) // kwok's delete
+	_, err = kube.CoreV1().Pods(ns).Update(t.Context(), pod, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	barrier(t, kube, r, "primus-barrier") // both updates handled
+	close(gate)
+
+	eventually(t, func() bool { return phaseOf(r, "primus-a") == PhaseExited }, "never stopped")
+	assert.Equal(t, []os.Signal{syscall.SIGTERM}, p.received(), "stopped by SIGTERM within the 30 s grace, not killed")
 }
 
 func TestPreStopSleepComesBeforeSIGTERM(t *testing.T) {

@@ -134,10 +134,10 @@ func exitCode(p Process) int {
 // Close gives up.
 func (r *Runner) terminate(e *entry, p Process) {
 	r.mu.Lock()
-	pod, closing, requested := e.pod, e.closing, e.stopRequested
+	pod, closing, requested, grace := e.pod, e.closing, e.stopRequested, e.grace
 	r.mu.Unlock()
 	log := r.log.With("pod", e.name)
-	deadline := requested.Add(gracePeriod(pod))
+	deadline := requested.Add(grace)
 
 	if d := preStopSleep(pod); d > 0 && !closing {
 		wake := min(time.Until(requested.Add(d)), time.Until(deadline))
@@ -157,7 +157,7 @@ func (r *Runner) terminate(e *entry, p Process) {
 		log.Info("pod process stopped", "after", time.Since(requested).Round(time.Millisecond))
 		return
 	case <-time.After(time.Until(deadline)):
-		log.Warn("pod process did not stop within its grace period; killing it", "grace", gracePeriod(pod))
+		log.Warn("pod process did not stop within its grace period; killing it", "grace", grace)
 	case <-r.kill:
 		log.Warn("runner closing; killing pod process")
 	}

@@ -37,9 +37,9 @@ type fakeProcess struct {
 	// whatever the probe's context says; inProbe is set once one waits.
 	gate    chan struct{}
 	inProbe atomic.Bool
-	imageID    string
-	ready      atomic.Bool
-	leading    atomic.Bool
+	imageID string
+	ready   atomic.Bool
+	leading atomic.Bool
 
 	mu      sync.Mutex
 	signals []sigAt
@@ -65,8 +65,8 @@ func (p *fakeProcess) Signal(sig os.Signal) error {
 	return nil
 }
 
-func (p *fakeProcess) exit()                      { p.once.Do(func() { close(p.done) }) }
-func (p *fakeProcess) Done() <-chan struct{}      { return p.done }
+func (p *fakeProcess) exit()                 { p.once.Do(func() { close(p.done) }) }
+func (p *fakeProcess) Done() <-chan struct{} { return p.done }
 func (p *fakeProcess) Ready(context.Context) bool {
 	if p.gate != nil {
 		p.inProbe.Store(true)
@@ -105,8 +105,8 @@ type fakeStarter struct {
 	ignoreTerm bool
 	termDelay  time.Duration
 	gate       chan struct{} // of the next process started, then cleared
-	imageID    string       // of every process
-	fail       atomic.Int32 // starts left to fail
+	imageID    string        // of every process
+	fail       atomic.Int32  // starts left to fail
 
 	mu      sync.Mutex
 	started []*fakeProcess

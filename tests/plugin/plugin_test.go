@@ -139,6 +139,15 @@ func TestPluginFromCheckout(t *testing.T) {
 	})
 }
 
+// pluginVersion is plugin.yaml's version, read with Helm's loader: the
+// release tag the install hook downloads.
+func pluginVersion(t *testing.T) string {
+	t.Helper()
+	p, err := helmplugin.LoadDir(repoRoot)
+	require.NoError(t, err)
+	return p.Metadata.Version
+}
+
 // release is a fake GitHub release: the archive and checksums file the hook
 // downloads, as ci/build-hacheck.sh names them.
 type release struct {
@@ -193,9 +202,7 @@ func TestPluginInstallVerifiesChecksum(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the helm CLI")
 	}
-	p, err := helmplugin.LoadDir(repoRoot)
-	require.NoError(t, err)
-	version := p.Metadata.Version
+	version := pluginVersion(t)
 	good := fakeArchive(t)
 	sum := sha256.Sum256(good)
 	name := fmt.Sprintf("hacheck_%s_%s_%s.tar.gz", version, runtime.GOOS, runtime.GOARCH)
@@ -247,9 +254,7 @@ func TestPluginInstallsTheReleaseArchive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds hacheck and needs the helm CLI")
 	}
-	p, err := helmplugin.LoadDir(repoRoot)
-	require.NoError(t, err)
-	version := p.Metadata.Version
+	version := pluginVersion(t)
 	dist := t.TempDir()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()

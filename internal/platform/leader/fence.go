@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 )
 
 // ErrStaleLease is returned instead of a write when this replica's last
@@ -89,14 +91,71 @@ func (l *Lock) Staleness() time.Duration {
 // lock.Fresh(); onStale is called (once per refused write) so the caller can
 // stop the process. Reads pass through. Wrap the leader-only controllers'
 // client with it: a replica resumed after a pause writes nothing as leader.
+// It is controller-runtime's client interceptor with a fence on each write.
 func Fence(c client.Client, lock *Lock, onStale func()) client.Client {
-	return &fencedClient{Client: c, f: fence{lock: lock, onStale: onStale}}
+	f := fence{lock: lock, onStale: onStale}
+	inner, ok := c.(client.WithWatch)
+	if !ok {
+		inner = withoutWatch{c}
+	}
+	return interceptor.NewClient(inner, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.Create(ctx, obj, opts...) })
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.Update(ctx, obj, opts...) })
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.Patch(ctx, obj, patch, opts...) })
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.Delete(ctx, obj, opts...) })
+		},
+		DeleteAllOf: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteAllOfOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.DeleteAllOf(ctx, obj, opts...) })
+		},
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.Apply(ctx, obj, opts...) })
+		},
+		SubResourceCreate: func(ctx context.Context, c client.Client, sub string, obj, subObj client.Object, opts ...client.SubResourceCreateOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.SubResource(sub).Create(ctx, obj, subObj, opts...) })
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.SubResource(sub).Update(ctx, obj, opts...) })
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.SubResource(sub).Patch(ctx, obj, patch, opts...) })
+		},
+		SubResourceApply: func(ctx context.Context, c client.Client, sub string, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
+			return f.write(ctx, func(ctx context.Context) error { return c.SubResource(sub).Apply(ctx, obj, opts...) })
+		},
+	})
+}
+
+// withoutWatch lets a client.Client be intercepted (the interceptor wraps
+// a client.WithWatch); the fenced controllers watch through the manager's
+// cache, never through this client.
+type withoutWatch struct{ client.Client }
+
+// Watch refuses: the client it wraps cannot watch.
+func (withoutWatch) Watch(context.Context, client.ObjectList, ...client.ListOption) (watch.Interface, error) {
+	return nil, errors.New("the fenced client does not watch: use the manager's cache")
 }
 
 // fence checks freshness before a write.
 type fence struct {
 	lock    *Lock
 	onStale func()
+}
+
+// write runs do, a write, if the fence admits it (see enter).
+func (f fence) write(ctx context.Context, do func(context.Context) error) error {
+	ctx, cancel, err := f.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return do(ctx)
 }
 
 // enter admits a write while the lock is Fresh, with ctx bounded by the
@@ -119,136 +178,6 @@ func (f fence) enter(ctx context.Context) (context.Context, context.CancelFunc, 
 	default:
 		return ctx, nil, ErrNotLeading
 	}
-}
-
-type fencedClient struct {
-	client.Client
-	f fence
-}
-
-func (c *fencedClient) Create(ctx context.Context, obj client.Object, opts ...client.CreateOption) error {
-	ctx, cancel, err := c.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return c.Client.Create(ctx, obj, opts...)
-}
-
-func (c *fencedClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
-	ctx, cancel, err := c.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return c.Client.Update(ctx, obj, opts...)
-}
-
-func (c *fencedClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-	ctx, cancel, err := c.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return c.Client.Patch(ctx, obj, patch, opts...)
-}
-
-func (c *fencedClient) Delete(ctx context.Context, obj client.Object, opts ...client.DeleteOption) error {
-	ctx, cancel, err := c.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return c.Client.Delete(ctx, obj, opts...)
-}
-
-func (c *fencedClient) DeleteAllOf(ctx context.Context, obj client.Object, opts ...client.DeleteAllOfOption) error {
-	ctx, cancel, err := c.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return c.Client.DeleteAllOf(ctx, obj, opts...)
-}
-
-func (c *fencedClient) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-	ctx, cancel, err := c.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return c.Client.Apply(ctx, obj, opts...)
-}
-
-func (c *fencedClient) Status() client.SubResourceWriter {
-	return &fencedWriter{SubResourceWriter: c.Client.Status(), f: c.f}
-}
-
-func (c *fencedClient) SubResource(name string) client.SubResourceClient {
-	inner := c.Client.SubResource(name)
-	return &fencedSubResource{SubResourceClient: inner, w: &fencedWriter{SubResourceWriter: inner, f: c.f}}
-}
-
-type fencedWriter struct {
-	client.SubResourceWriter
-	f fence
-}
-
-func (w *fencedWriter) Create(ctx context.Context, obj client.Object, sub client.Object, opts ...client.SubResourceCreateOption) error {
-	ctx, cancel, err := w.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return w.SubResourceWriter.Create(ctx, obj, sub, opts...)
-}
-
-func (w *fencedWriter) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-	ctx, cancel, err := w.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return w.SubResourceWriter.Update(ctx, obj, opts...)
-}
-
-func (w *fencedWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	ctx, cancel, err := w.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return w.SubResourceWriter.Patch(ctx, obj, patch, opts...)
-}
-
-func (w *fencedWriter) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
-	ctx, cancel, err := w.f.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return w.SubResourceWriter.Apply(ctx, obj, opts...)
-}
-
-type fencedSubResource struct {
-	client.SubResourceClient
-	w *fencedWriter
-}
-
-func (s *fencedSubResource) Create(ctx context.Context, obj client.Object, sub client.Object, opts ...client.SubResourceCreateOption) error {
-	return s.w.Create(ctx, obj, sub, opts...)
-}
-
-func (s *fencedSubResource) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-	return s.w.Update(ctx, obj, opts...)
-}
-
-func (s *fencedSubResource) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	return s.w.Patch(ctx, obj, patch, opts...)
-}
-
-func (s *fencedSubResource) Apply(ctx context.Context, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
-	return s.w.Apply(ctx, obj, opts...)
 }
 
 // Watchdog is a leader-only runnable that notices a stale lease even when

@@ -3,6 +3,7 @@ package leader
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -14,12 +15,39 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 )
+
+// fencedWrites are the writes other than Create that Fence must fence,
+// each on the existing namespace ns.
+var fencedWrites = map[string]func(c client.Client, ns *corev1.Namespace) error{
+	"update": func(c client.Client, ns *corev1.Namespace) error {
+		return c.Update(context.Background(), ns.DeepCopy())
+	},
+	"patch": func(c client.Client, ns *corev1.Namespace) error {
+		return c.Patch(context.Background(), ns.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"a":"b"}}}`)))
+	},
+	"delete": func(c client.Client, ns *corev1.Namespace) error {
+		return c.Delete(context.Background(), ns.DeepCopy())
+	},
+	"delete all of": func(c client.Client, _ *corev1.Namespace) error {
+		return c.DeleteAllOf(context.Background(), &corev1.ConfigMap{}, client.InNamespace("x"))
+	},
+	"status update": func(c client.Client, ns *corev1.Namespace) error {
+		return c.Status().Update(context.Background(), ns.DeepCopy())
+	},
+	"status patch": func(c client.Client, ns *corev1.Namespace) error {
+		return c.Status().Patch(context.Background(), ns.DeepCopy(), client.RawPatch(types.MergePatchType, []byte(`{"status":{}}`)))
+	},
+	"subresource update": func(c client.Client, ns *corev1.Namespace) error {
+		return c.SubResource("status").Update(context.Background(), ns.DeepCopy())
+	},
+}
 
 func TestFenceRefusesWritesOnStaleLease(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -33,8 +61,8 @@ func TestFenceRefusesWritesOnStaleLease(t *testing.T) {
 	}{
 		{name: "fresh leader writes", leading: true, elapsed: time.Second, wantWrite: true},
 		{name: "just inside the renew deadline", leading: true, elapsed: 2999 * time.Millisecond, wantWrite: true},
-		{name: "paused past the renew deadline", leading: true, elapsed: 3 * time.Second, wantErr: ErrStaleLease, wantStale: 2},
-		{name: "resumed long after", leading: true, elapsed: time.Minute, wantErr: ErrStaleLease, wantStale: 2},
+		{name: "paused past the renew deadline", leading: true, elapsed: 3 * time.Second, wantErr: ErrStaleLease, wantStale: len(fencedWrites) + 1},
+		{name: "resumed long after", leading: true, elapsed: time.Minute, wantErr: ErrStaleLease, wantStale: len(fencedWrites) + 1},
 		{name: "not leading: refused, not stale", leading: false, elapsed: 0, wantErr: ErrNotLeading, wantStale: 0},
 	}
 	for _, tc := range cases {
@@ -47,11 +75,19 @@ func TestFenceRefusesWritesOnStaleLease(t *testing.T) {
 			}
 			now = t0.Add(tc.elapsed)
 			stale := 0
-			c := Fence(fake.NewClientBuilder().Build(), lock, func() { stale++ })
+			other := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}}
+			c := Fence(fake.NewClientBuilder().WithObjects(other.DeepCopy()).WithStatusSubresource(other.DeepCopy()).Build(), lock, func() { stale++ })
 
 			ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "project-a"}}
 			err := c.Create(context.Background(), ns)
-			statusErr := c.Status().Update(context.Background(), ns)
+			for name, write := range fencedWrites {
+				werr := write(c, other)
+				if tc.wantWrite {
+					assert.False(t, errors.Is(werr, ErrStaleLease) || errors.Is(werr, ErrNotLeading), "%s passes the fence: %v", name, werr)
+				} else {
+					assert.ErrorIs(t, werr, tc.wantErr, name)
+				}
+			}
 
 			var got corev1.Namespace
 			getErr := c.Get(context.Background(), client.ObjectKey{Name: "project-a"}, &got)
@@ -62,7 +98,6 @@ func TestFenceRefusesWritesOnStaleLease(t *testing.T) {
 				return
 			}
 			assert.ErrorIs(t, err, tc.wantErr)
-			assert.ErrorIs(t, statusErr, tc.wantErr)
 			assert.Error(t, getErr, "nothing was written")
 			assert.Equal(t, tc.wantStale, stale, "every refused write of a believed leader reports the stale lease")
 		})

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -242,7 +241,7 @@ func Run(ctx context.Context, o Options) error {
 	switch {
 	case errors.Is(context.Cause(ctx), ErrLeadershipLost):
 		return fmt.Errorf("%w: %s", ErrLeadershipLost, staleReason)
-	case err != nil && lock != nil && strings.Contains(err.Error(), "leader election lost"):
+	case err != nil && lock != nil && lock.RenewalFailed():
 		lock.Lost()
 		return fmt.Errorf("%w: %s", ErrLeadershipLost, lock.LostReason())
 	case err != nil:

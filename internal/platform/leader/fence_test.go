@@ -245,3 +245,46 @@ func TestOwnPodGuard(t *testing.T) {
 		})
 	}
 }
+
+// RecordEvent is a no-op: the events go nowhere in these tests.
+func (*fakeLock) RecordEvent(string) {}
+
+// TestRenewalFailedTellsALostLeaseFromAStop: the elector's renewal loop
+// ends either way; the Lock says it was lost when the Lease had not been
+// renewed within the renew deadline at that moment (seen at the release,
+// or at "stopped leading" when nothing is released), and not when the
+// replica was asked to stop right after a renewal.
+func TestRenewalFailedTellsALostLeaseFromAStop(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name    string
+		leading bool
+		elapsed time.Duration // since the last renewal, when the loop ends
+		release bool          // the elector releases (ReleaseOnCancel)
+		want    bool
+	}{
+		{name: "asked to stop, released", leading: true, elapsed: time.Second, release: true, want: false},
+		{name: "asked to stop, not released", leading: true, elapsed: time.Second, want: false},
+		{name: "renew deadline passed, released", leading: true, elapsed: 3 * time.Second, release: true, want: true},
+		{name: "renew deadline passed, not released", leading: true, elapsed: 3 * time.Second, want: true},
+		{name: "never led", leading: false, elapsed: time.Minute, want: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lock := newLock(LockOptions{Identity: "me", RenewDeadline: 3 * time.Second})
+			lock.setInner(&fakeLock{})
+			now := t0
+			lock.now = func() time.Time { return now }
+			if tc.leading {
+				lock.wrote(resourcelock.LeaderElectionRecord{HolderIdentity: "me"}, t0, "test")
+			}
+			now = t0.Add(tc.elapsed)
+			// client-go's renew: the release (if any), then the event.
+			if tc.release {
+				require.NoError(t, lock.Update(context.Background(), resourcelock.LeaderElectionRecord{HolderIdentity: ""}))
+			}
+			lock.RecordEvent("stopped leading")
+			assert.Equal(t, tc.want, lock.RenewalFailed())
+		})
+	}
+}

@@ -53,6 +53,10 @@ type Lock struct {
 	// mayAcquire is LockOptions.MayAcquire.
 	mayAcquire func(ctx context.Context) error
 	lastErr    error // last failed Update while leading
+	// renewalFailed is set when the elector gave up leading on a Lease
+	// this replica had not renewed within the renew deadline (see
+	// RenewalFailed), rather than because it was asked to stop.
+	renewalFailed bool
 	recorder   resourcelock.EventRecorder
 	// takeover is what the Watcher recorded when it took the Lease for
 	// this replica: the elector's next write is a renewal of a Lease it
@@ -179,6 +183,9 @@ func (l *Lock) Update(ctx context.Context, rec resourcelock.LeaderElectionRecord
 		// Fence first: once the release is on the wire the server may apply
 		// it and another replica take the Lease before the reply arrives.
 		l.mu.Lock()
+		// The elector releases after its renewal loop ends: asked to stop
+		// (the last renewal is recent) or out of time to renew (it is not).
+		l.noteStopLocked()
 		l.releasing = true
 		l.mu.Unlock()
 	}
@@ -237,8 +244,42 @@ func (l *Lock) refuseAcquire(ctx context.Context, rec resourcelock.LeaderElectio
 	return nil
 }
 
-// RecordEvent records an event on the Lease through the inner lock.
-func (l *Lock) RecordEvent(s string) { l.inner.RecordEvent(s) }
+// stoppedLeadingEvent is what client-go's elector records when its renewal
+// loop has ended, asked to or not.
+const stoppedLeadingEvent = "stopped leading"
+
+// RecordEvent records an event on the Lease through the inner lock. The
+// elector's "stopped leading" also tells whether it gave up on a Lease it
+// could not renew (RenewalFailed).
+func (l *Lock) RecordEvent(s string) {
+	if s == stoppedLeadingEvent {
+		l.mu.Lock()
+		l.noteStopLocked()
+		l.mu.Unlock()
+	}
+	l.inner.RecordEvent(s)
+}
+
+// noteStopLocked records, when the elector's renewal loop ends (its
+// release, or its "stopped leading" event when there is none), whether it
+// ended on a Lease this replica still believed it held but had not renewed
+// within the renew deadline: a lost leadership, not a stop it was asked
+// for, after which the last renewal is recent.
+func (l *Lock) noteStopLocked() {
+	if l.believesLeadingLocked() && !l.freshLocked() {
+		l.renewalFailed = true
+	}
+}
+
+// RenewalFailed reports whether the elector stopped leading because this
+// replica could not renew the Lease within the renew deadline (or saw
+// another holder): what makes controller-runtime's manager stop with an
+// error, which the caller then reports as lost leadership.
+func (l *Lock) RenewalFailed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.renewalFailed
+}
 
 // Identity returns this replica's identity.
 func (l *Lock) Identity() string { return l.inner.Identity() }

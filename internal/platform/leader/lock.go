@@ -57,7 +57,7 @@ type Lock struct {
 	// this replica had not renewed within the renew deadline (see
 	// RenewalFailed), rather than because it was asked to stop.
 	renewalFailed bool
-	recorder   resourcelock.EventRecorder
+	recorder      resourcelock.EventRecorder
 	// takeover is what the Watcher recorded when it took the Lease for
 	// this replica: the elector's next write is a renewal of a Lease it
 	// already holds, and only the watcher knows whose it was and why it

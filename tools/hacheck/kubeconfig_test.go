@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,4 +61,35 @@ func TestClusterFlagsBadInputExits2(t *testing.T) {
 		require.Equal(t, 2, code, "stderr: %s", stderr)
 		assert.Equal(t, "hacheck: error: --timeout 0s: must be positive\n", stderr)
 	})
+}
+
+// TestUnreachableClusterExits3: a well-formed kubeconfig whose API server
+// does not answer is a runtime failure, not bad input and not a finding:
+// exit 3 with one line, so CI can tell a broken cluster from a broken
+// chart.
+func TestUnreachableClusterExits3(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: gone
+  cluster: {server: "https://`+addr+`", insecure-skip-tls-verify: true}
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: gone
+  context: {cluster: gone, user: u}
+current-context: gone
+`), 0o600))
+	code, stdout, stderr := hacheck("verify", "--release", "primus", "-n", "primus-system", "--kubeconfig", kubeconfig)
+	assert.Equal(t, 3, code, "stderr: %s", stderr)
+	assert.Empty(t, stdout)
+	assert.True(t, strings.HasPrefix(stderr, "hacheck: error: ") || strings.Contains(stderr, "\nhacheck: error: "), "stderr: %s", stderr)
+	assert.Contains(t, stderr, addr, "the error names the API server")
+	assert.NotContains(t, stderr, "goroutine", "no stack trace")
 }

@@ -69,8 +69,12 @@ func kubeconfigPath(flag string) (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	if _, err := clientcmd.LoadFromFile(path); err != nil {
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
 		return "", usageError{fmt.Errorf("%s %s: %w", name, path, err)}
+	}
+	if len(cfg.Clusters) == 0 {
+		return "", usageError{fmt.Errorf("%s %s: the file names no cluster", name, path)}
 	}
 	return path, nil
 }

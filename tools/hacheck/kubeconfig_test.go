@@ -18,6 +18,8 @@ func TestClusterFlagsBadInputExits2(t *testing.T) {
 	garbage := filepath.Join(t.TempDir(), "kubeconfig")
 	require.NoError(t, os.WriteFile(garbage, []byte("clusters: [not, a, map"), 0o600))
 	missing := filepath.Join(t.TempDir(), "missing")
+	empty := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
 	tests := []struct {
 		name string
 		env  string
@@ -26,6 +28,7 @@ func TestClusterFlagsBadInputExits2(t *testing.T) {
 	}{
 		{name: "missing --kubeconfig", args: []string{"--kubeconfig", missing}, want: "--kubeconfig " + missing + ": "},
 		{name: "unparsable --kubeconfig", args: []string{"--kubeconfig", garbage}, want: "--kubeconfig " + garbage + ": "},
+		{name: "empty --kubeconfig", args: []string{"--kubeconfig", empty}, want: "--kubeconfig " + empty + ": the file names no cluster"},
 	}
 	// The verbs that install take only a cluster the user names: $KUBECONFIG
 	// alone is not read (TestVerifyNamesTheLeader runs verify with a missing

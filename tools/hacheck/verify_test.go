@@ -161,7 +161,7 @@ func TestVerifyFailover(t *testing.T) {
 
 func TestVerifyModesAreCheckedBeforeAnythingRuns(t *testing.T) {
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	require.NoError(t, os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters: []\n"), 0o600))
+	require.NoError(t, os.WriteFile(kubeconfig, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n"), 0o600))
 	cases := []struct {
 		name string
 		args []string

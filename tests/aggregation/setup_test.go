@@ -4,7 +4,6 @@ package aggregation
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gruntwork-io/terratest/modules/random"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,6 +22,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
+	"github.com/primus-dev/primus/internal/hacheck/action"
 	"github.com/primus-dev/primus/internal/hacheck/install"
 	"github.com/primus-dev/primus/internal/hacheck/podrunner"
 	"github.com/primus-dev/primus/internal/hacheck/render"
@@ -130,32 +129,12 @@ func installPlatform(t testing.TB, replicas int, set ...string) *platform {
 // Available: it has reached a replica's discovery document.
 func (p *platform) waitAvailable(t testing.TB) {
 	t.Helper()
-	c, err := dynamic.NewForConfig(testCluster.RESTConfig())
-	require.NoError(t, err)
-	apiServices := schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"}
-	var last string
-	ok := assert.Eventually(t, func() bool {
-		svc, err := c.Resource(apiServices).Get(t.Context(), apiServiceName, metav1.GetOptions{})
-		if err != nil {
-			last = err.Error()
-			return false
-		}
-		conditions, _, _ := unstructured.NestedSlice(svc.Object, "status", "conditions")
-		for _, raw := range conditions {
-			cond, _ := raw.(map[string]any)
-			if cond["type"] == "Available" {
-				last = fmt.Sprintf("%v %v: %v", cond["status"], cond["reason"], cond["message"])
-				return cond["status"] == "True"
-			}
-		}
-		return false
-	}, 2*time.Minute, 250*time.Millisecond, "APIService %s never Available", apiServiceName)
-	if !ok {
+	if err := action.WaitAPIServiceAvailable(t.Context(), testCluster.RESTConfig(), apiServiceName, 2*time.Minute); err != nil {
 		pods, _ := testCluster.Clientset().CoreV1().Pods(p.ns).List(context.Background(), metav1.ListOptions{})
 		for _, pod := range pods.Items {
 			t.Logf("pod %s phase %s ip %s ready %v", pod.Name, pod.Status.Phase, pod.Status.PodIP, podReady(&pod))
 		}
-		t.Fatalf("APIService %s: last condition: %s", apiServiceName, last)
+		t.Fatal(err)
 	}
 }
 

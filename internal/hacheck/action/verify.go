@@ -233,6 +233,14 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 		return res, err
 	}
 	if opts.Serve != nil {
+		if res.PodNetwork && res.Report.Passed() {
+			// What Serve prints must work at once: kubectl on an
+			// aggregated group needs its APIService Available. One that
+			// is not is said, and served all the same, to look into.
+			if err := waitAPIServices(ctx, c.RESTConfig(), objs, time.Minute, prog); err != nil {
+				prog.Step("%v", err)
+			}
+		}
 		res.Kubeconfig = c.Kubeconfig()
 		opts.Serve(res)
 		prog.Step("serving until interrupted")

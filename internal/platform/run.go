@@ -243,7 +243,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("%w: %s", ErrLeadershipLost, staleReason)
 	case err != nil && lock != nil && lock.RenewalFailed():
 		lock.Lost()
-		return fmt.Errorf("%w: %s", ErrLeadershipLost, lock.LostReason())
+		return fmt.Errorf("%w: %s (the manager stopped with: %v)", ErrLeadershipLost, lock.LostReason(), err)
 	case err != nil:
 		return fmt.Errorf("run manager: %w", err)
 	}

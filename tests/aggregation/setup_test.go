@@ -100,11 +100,13 @@ func installPlatform(t testing.TB, replicas int, set ...string) *platform {
 	require.NoError(t, err, "helm install")
 	p.opts = opts
 
+	pn := testCluster.PodNetwork()
+	require.NotNil(t, pn, "the suite needs the embedded cluster's Pod network (a cluster of $PRIMUS_TEST_KUBECONFIG has none)")
 	p.runner, err = podrunner.Start(ctx, podrunner.Options{
 		Kube: kube, Namespace: p.ns, Selector: "app.kubernetes.io/instance=" + release, Lease: release + "-leader",
 		Starter: &podrunner.ReplicaStarter{
 			Binary: primusBin, Kube: kube, Config: testCluster.RESTConfig(), Dir: t.TempDir(),
-			Network: testCluster.PodNetwork(),
+			Network: pn,
 		},
 		SetPodStatus: true,
 		Log:          slog.New(slog.NewTextHandler(p.log, nil)),

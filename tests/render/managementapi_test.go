@@ -44,6 +44,7 @@ func TestManagementAPIServiceTrust(t *testing.T) {
 		{name: "certificate without its CA", set: append(on, "api.tlsSecretName=tls"), wantErr: "managementAPI.apiService.caBundle"},
 		{name: "certificate and CA", set: append(on, "api.tlsSecretName=tls", "managementAPI.apiService.caBundle="+testCA), caBundle: testCA},
 		{name: "insecure, for development", set: append(on, "managementAPI.apiService.insecureSkipTLSVerify=true"), insecure: true},
+		{name: "insecure and an injected CA", set: append(on, "managementAPI.apiService.insecureSkipTLSVerify=true", "managementAPI.apiService.annotations.cert-manager\\.io/inject-ca-from=ns/cert"), wantErr: "cert-manager.io/inject-ca-from annotation"},
 		{name: "insecure and a CA", set: append(on, "managementAPI.apiService.insecureSkipTLSVerify=true", "managementAPI.apiService.caBundle="+testCA), wantErr: "insecureSkipTLSVerify and managementAPI.apiService.caBundle"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

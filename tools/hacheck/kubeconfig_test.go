@@ -95,4 +95,5 @@ current-context: gone
 	assert.True(t, strings.HasPrefix(stderr, "hacheck: error: ") || strings.Contains(stderr, "\nhacheck: error: "), "stderr: %s", stderr)
 	assert.Contains(t, stderr, addr, "the error names the API server")
 	assert.NotContains(t, stderr, "goroutine", "no stack trace")
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line: %q", stderr)
 }

@@ -62,6 +62,11 @@ func TestQuickStartKubectlGetProjects(t *testing.T) {
 		case <-time.After(3 * time.Minute):
 			_ = serve.Process.Kill()
 			<-exited
+			// hacheck printed how to stop what it leaves behind.
+			if m := regexp.MustCompile(`(?m)^  (KWOK_WORKDIR=.*)$`).FindStringSubmatch(stdout.String()); m != nil {
+				out, err := exec.Command("sh", "-c", m[1]).CombinedOutput()
+				t.Logf("stop the cluster hacheck left: %v\n%s", err, out)
+			}
 		}
 		if t.Failed() {
 			t.Logf("hacheck stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
@@ -79,7 +84,8 @@ func TestQuickStartKubectlGetProjects(t *testing.T) {
 		}
 		require.True(t, time.Now().Before(deadline), "hacheck did not serve within 20 minutes")
 	}
-	assert.Contains(t, stdout.String(), "all ", "the live checks hold: %s", stdout.String())
+	assert.Regexp(t, `(?m)^all \d+ live checks hold$`, stdout.String())
+	assert.Regexp(t, `(?m)^  KWOK_WORKDIR=\S+ \S+kwokctl .* delete cluster`, stdout.String(), "how to stop the cluster if hacheck is killed")
 	assert.NotContains(t, stdout.String(), "no Pod network")
 	kubeconfig := regexp.MustCompile(`(?m)^  export KUBECONFIG=(\S+)$`).FindStringSubmatch(stdout.String())
 	require.Len(t, kubeconfig, 2, "the kubeconfig to export")

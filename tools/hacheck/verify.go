@@ -111,7 +111,13 @@ reached through port-forwards), and exits 0 when all hold, 1 with findings,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			signals := []os.Signal{os.Interrupt, syscall.SIGTERM}
+			if serve {
+				// A closed terminal or dropped ssh session ends a serving
+				// run as Ctrl-C does, stopping what it started.
+				signals = append(signals, syscall.SIGHUP)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), signals...)
 			defer stop()
 			var onServe func(*action.VerifyResult)
 			if serve {
@@ -175,9 +181,10 @@ func printServing(w io.Writer, output string, res *action.VerifyResult) {
 		return
 	}
 	printVerify(w, res)
-	fmt.Fprintf(w, "\nserving until Ctrl-C (or SIGTERM): the embedded cluster and the release's replicas keep running. In another shell:\n")
+	fmt.Fprintf(w, "\nserving until Ctrl-C (or SIGTERM, SIGHUP): the embedded cluster and the release's replicas keep running. In another shell:\n")
 	fmt.Fprintf(w, "  export KUBECONFIG=%s\n  export PATH=%s:$PATH   # the pinned kubectl and helm\n", res.Kubeconfig, res.Binaries)
 	fmt.Fprintf(w, "  kubectl get pods -n %s -o wide\n", res.Namespace)
+	fmt.Fprintf(w, "if hacheck is killed (SIGKILL) instead, stop the cluster with:\n  %s\n", res.StopCommand)
 	if !res.PodNetwork {
 		fmt.Fprintf(w, "(no Pod network on this machine: the kube-apiserver cannot reach the replicas, so APIs they serve through it do not answer)\n")
 	}

@@ -48,13 +48,15 @@ message that names the keys. deployment.yaml includes it first.
 primus.validateManagementAPI refuses an APIService the aggregator could not
 trust: the replicas must serve a certificate from a Secret (the self-signed
 one each replica makes at start differs per replica), and the APIService
-must carry, or have injected, the CA that signed it.
+must carry, or have injected, the CA that signed it; unless, on a
+development cluster, insecureSkipTLSVerify asks the aggregator not to
+verify, which excludes any CA (the aggregator refuses both).
 */}}
 {{- define "primus.validateManagementAPI" -}}
 {{- $mgmt := .Values.managementAPI | default dict }}
 {{- $apiService := dig "apiService" dict $mgmt }}
-{{- if and (dig "insecureSkipTLSVerify" false $apiService) (dig "caBundle" "" $apiService) }}
-{{- fail "managementAPI.apiService.insecureSkipTLSVerify and managementAPI.apiService.caBundle: set one of them, the aggregator refuses an APIService with both" }}
+{{- if and (dig "insecureSkipTLSVerify" false $apiService) (or (dig "caBundle" "" $apiService) (hasKey (dig "annotations" dict $apiService) "cert-manager.io/inject-ca-from")) }}
+{{- fail "managementAPI.apiService.insecureSkipTLSVerify and managementAPI.apiService.caBundle (or its cert-manager.io/inject-ca-from annotation): set one of them, the aggregator refuses an APIService with both" }}
 {{- end }}
 {{- if and (dig "enabled" false $mgmt) (dig "create" true $apiService) (not (dig "insecureSkipTLSVerify" false $apiService)) }}
 {{- if not (dig "tlsSecretName" "" (.Values.api | default dict)) }}

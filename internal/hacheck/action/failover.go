@@ -43,9 +43,10 @@ var failoverRounds = []struct {
 	check string
 }{{failover.Crash, CheckFailoverCrash}, {failover.Graceful, CheckFailoverGraceful}}
 
-// errFailoverNamed refuses --failover on a cluster the user named.
+// errServeNamed refuses --serve on a cluster the user named.
 var errServeNamed = &render.InputError{Err: errors.New("--serve keeps the embedded cluster and the replicas hacheck runs; on a cluster you named, the replicas already run there: drop --kubeconfig and --context")}
 
+// errFailoverNamed refuses --failover on a cluster the user named.
 var errFailoverNamed = &render.InputError{Err: errors.New("--failover kills the leader's process, which hacheck runs only on the embedded cluster: drop --kubeconfig and --context")}
 
 // measureFailover runs one round of each failoverRounds mode on the

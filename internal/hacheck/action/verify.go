@@ -140,10 +140,13 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 			copts.AuditPolicy = []byte(audit.Policy)
 		}
 		if opts.Serve != nil {
-			if err := podnet.Available(); err == nil {
-				copts.PodNetwork = true
-			} else {
+			switch err := podnet.Available(); {
+			case err != nil:
 				prog.Step("no Pod network (%v): the cluster's aggregator will not reach the replicas", err)
+			case copts.Nodes > podnet.NodesPerSubnet:
+				prog.Step("no Pod network: it has room for %d nodes, not %d; the cluster's aggregator will not reach the replicas", podnet.NodesPerSubnet, copts.Nodes)
+			default:
+				copts.PodNetwork = true
 			}
 		}
 		if c, err = cluster.Start(ctx, copts); err != nil {
@@ -237,11 +240,18 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 			// What Serve prints must work at once: kubectl on an
 			// aggregated group needs its APIService Available. One that
 			// is not is said, and served all the same, to look into.
-			if err := waitAPIServices(ctx, c.RESTConfig(), objs, time.Minute, prog); err != nil {
+			if err := waitAPIServices(ctx, c.RESTConfig(), objs, time.Minute, prog); err != nil && ctx.Err() == nil {
 				prog.Step("%v", err)
 			}
 		}
+		if ctx.Err() != nil {
+			// Interrupted before serving: nothing to print about reaching it.
+			return res, ctx.Err()
+		}
 		res.Kubeconfig = c.Kubeconfig()
+		// If hacheck itself is killed (SIGKILL), this still stops the
+		// cluster.
+		res.StopCommand = c.StopCommand()
 		opts.Serve(res)
 		prog.Step("serving until interrupted")
 		<-ctx.Done()

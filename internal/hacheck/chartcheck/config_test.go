@@ -47,12 +47,18 @@ controllers:
 				assert.Equal(t, "info", c.FailOn)
 				assert.True(t, c.Rules["spread"].Disabled)
 				assert.Equal(t, invariants.Severity("info"), c.Rules["pod-security"].Severity)
-				require.Len(t, c.Expect, 2)
-				assert.Equal(t, 3, c.Expect[0].Replicas)
-				assert.Equal(t, "controller.replicas", c.Expect[1].ReplicasFrom)
+				assert.Equal(t, []ExpectEntry{
+					{Workload: "Deployment/*-controller", Replicas: 3},
+					{Workload: "Deployment/*", ReplicasFrom: "controller.replicas"},
+				}, c.Expect)
 				require.Len(t, c.Dialects, 1)
+				assert.Equal(t, "ctl", c.Dialects[0].Name)
 				assert.Equal(t, []string{"--ha"}, c.Dialects[0].Enable)
+				assert.Equal(t, []string{"--ha-lease"}, c.Dialects[0].LeaseName)
 				require.Len(t, c.Controllers, 1)
+				assert.Equal(t, "ctl", c.Controllers[0].Name)
+				assert.Equal(t, "example/ctl", c.Controllers[0].Image)
+				assert.Equal(t, "ctl", c.Controllers[0].Dialect)
 				assert.Equal(t, invariants.DefaultOn, c.Controllers[0].LeaderElection)
 			},
 		},

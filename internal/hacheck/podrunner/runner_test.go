@@ -328,11 +328,18 @@ func TestAForceDeleteAfterTheDeletionKeepsItsGrace(t *testing.T) {
 	pod := newPod("primus-a", corev1.PodRunning, "kwok-node-0")
 	kube := kubefake.NewClientset(pod)
 	gate := make(chan struct{})
+	var open sync.Once
 	starter := &fakeStarter{termDelay: 100 * time.Millisecond, gate: gate}
 	r := startRunner(t, kube, starter)
+	// Cleanups run last first: the gate opens before the Runner closes, so
+	// a failure below cannot leave Close waiting on a held probe.
+	t.Cleanup(func() { open.Do(func() { close(gate) }) })
 	eventually(t, func() bool { return phaseOf(r, "primus-a") == PhaseRunning }, "never started")
 	p := starter.processes("primus-a")[0]
 	eventually(t, p.inProbe.Load, "no readiness probe")
+	// The grace stays what the deletion asked; a deliberate later
+	// shortening (kubectl delete --force on a held Pod) is not followed
+	// either: the podrunner cannot tell it from kwok's.
 
 	pod.DeletionTimestamp = &metav1.Time{Time: time.Now()}
 	pod.DeletionGracePeriodSeconds = ptr.To[int64](30)
@@ -342,7 +349,7 @@ func TestAForceDeleteAfterTheDeletionKeepsItsGrace(t *testing.T) {
 	_, err = kube.CoreV1().Pods(ns).Update(t.Context(), pod, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	barrier(t, kube, r, "primus-barrier") // both updates handled
-	close(gate)
+	open.Do(func() { close(gate) })
 
 	eventually(t, func() bool { return phaseOf(r, "primus-a") == PhaseExited }, "never stopped")
 	assert.Equal(t, []os.Signal{syscall.SIGTERM}, p.received(), "stopped by SIGTERM within the 30 s grace, not killed")

@@ -5,7 +5,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/primus-dev/primus/internal/hacheck/render"
 	"github.com/primus-dev/primus/internal/hacheck/replica"
 	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 )
 
 // TestAPIServerUnreachable freezes the kube-apiserver for the renew
@@ -35,7 +35,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 		Render: render.Options{Chart: chartPath(), ReleaseName: "primus", Namespace: "chaos-apiserver", Set: append([]string{"replicaCount=3"}, fastTimings...)},
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { closeWithin(t, "uninstall", inst.Close) })
+	t.Cleanup(func() { clustertest.CloseWithin(t, "uninstall", inst.Close) })
 	le := inst.LeaderElection
 	require.Equal(t, 3*time.Second, le.RenewDeadline)
 
@@ -49,7 +49,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	require.NoError(t, err)
 	set := replica.NewSet(cfg, "primus")
 	t.Cleanup(func() {
-		closeWithin(t, "stop replicas", set.Close)
+		clustertest.CloseWithin(t, "stop replicas", set.Close)
 		if t.Failed() {
 			for _, r := range set.All() {
 				t.Logf("--- log of %s (last 40 lines) ---\n%s", r.Name, r.Tail(40))
@@ -80,7 +80,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	code, err := before.Wait(exitCtx)
 	require.NoError(t, err, "%s kept leading without reaching the API server", before.Name)
 	assert.Equal(t, 1, code, "a replica that lost the Lease exits 1")
-	lost := eventsOf(t, before, replica.Lost)
+	lost := clustertest.EventsOf(t, before, replica.Lost)
 	require.Len(t, lost, 1, "%s logs the lost leadership once", before.Name)
 	when := "while the API server was frozen"
 	if lost[0].Time.After(resumed) {
@@ -106,7 +106,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	}}
 	require.NoError(t, after.CreateProject(ctx, token, p))
 	t.Cleanup(func() {
-		closeWithin(t, "delete project", func(ctx context.Context) error { return inst.DeleteProjects(ctx, []string{p.Name}) })
+		clustertest.CloseWithin(t, "delete project", func(ctx context.Context) error { return inst.DeleteProjects(ctx, []string{p.Name}) })
 	})
 	_, _, err = inst.WaitProjectReady(ctx, p.Name, 100*time.Millisecond, time.Minute)
 	require.NoError(t, err)
@@ -130,21 +130,4 @@ func TestAPIServerUnreachable(t *testing.T) {
 		}
 		assert.Empty(t, failover.Overlaps(timelines, failover.Interval{Start: start, End: time.Now()}))
 	})
-}
-
-// eventsOf returns r's leadership events of one kind.
-func eventsOf(t *testing.T, r *replica.Replica, kind replica.EventKind) []replica.Event {
-	t.Helper()
-	events, err := r.Events()
-	require.NoError(t, err)
-	return slices.DeleteFunc(events, func(e replica.Event) bool { return e.Kind != kind })
-}
-
-// closeWithin runs close with a minute to spare, logging its error.
-func closeWithin(t *testing.T, what string, close func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := close(ctx); err != nil {
-		t.Logf("%s: %v", what, err)
-	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/primus-dev/primus/internal/hacheck/render"
 	"github.com/primus-dev/primus/internal/hacheck/replica"
 	"github.com/primus-dev/primus/internal/platform/leader"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 	"github.com/primus-dev/primus/internal/testharness/syncbuf"
 )
 
@@ -179,7 +180,7 @@ func newDisruption(t *testing.T) *disruption {
 	require.NoError(t, err)
 	d.runner = runner
 	t.Cleanup(func() {
-		closeWithin(t, "stop the pods' processes", runner.Close)
+		clustertest.CloseWithin(t, "stop the pods' processes", runner.Close)
 		if t.Failed() {
 			d.dumpLogs()
 		}

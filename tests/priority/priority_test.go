@@ -17,6 +17,7 @@ import (
 
 	"github.com/primus-dev/primus/internal/hacheck/render"
 	"github.com/primus-dev/primus/internal/hacheck/replica"
+	"github.com/primus-dev/primus/internal/testharness/clustertest"
 )
 
 const (
@@ -155,7 +156,7 @@ func measureUnderFlood(t *testing.T, ns, priorityLevel string) measurement {
 		Render: render.Options{Chart: chartPath(), ReleaseName: "primus", Namespace: ns, Set: set},
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { closeWithin(t, "uninstall", inst.Close) })
+	t.Cleanup(func() { clustertest.CloseWithin(t, "uninstall", inst.Close) })
 	le := inst.LeaderElection
 	require.Equal(t, 3*time.Second, le.RenewDeadline)
 
@@ -166,7 +167,7 @@ func measureUnderFlood(t *testing.T, ns, priorityLevel string) measurement {
 	require.NoError(t, err)
 	replicas := replica.NewSet(cfg, "primus")
 	t.Cleanup(func() {
-		closeWithin(t, "stop replicas", replicas.Close)
+		clustertest.CloseWithin(t, "stop replicas", replicas.Close)
 		if t.Failed() {
 			for _, r := range replicas.All() {
 				t.Logf("--- log of %s (last 30 lines) ---\n%s", r.Name, r.Tail(30))
@@ -176,7 +177,7 @@ func measureUnderFlood(t *testing.T, ns, priorityLevel string) measurement {
 	started, err := replicas.Grow(ctx, 1, 90*time.Second)
 	require.NoError(t, err)
 	leader := started[0]
-	require.Eventually(t, func() bool { return len(eventsOf(t, leader, replica.Acquired)) > 0 },
+	require.Eventually(t, func() bool { return len(clustertest.EventsOf(t, leader, replica.Acquired)) > 0 },
 		30*time.Second, 100*time.Millisecond, "%s never acquired the Lease", leader.Name)
 
 	token, err := inst.Token(ctx, inst.ServiceAccount, time.Hour)
@@ -232,7 +233,7 @@ func measureUnderFlood(t *testing.T, ns, priorityLevel string) measurement {
 	m.answers = f.answers()
 	m.gaps = rec.gaps(from, to)
 	m.maxGap, m.p95Gap = slices.Max(append(m.gaps, 0)), percentile(m.gaps, 0.95)
-	for _, e := range eventsOf(t, leader, replica.Lost) {
+	for _, e := range clustertest.EventsOf(t, leader, replica.Lost) {
 		if !e.Time.Before(from) {
 			m.lost = append(m.lost, e)
 			if len(m.lost) == 1 {
@@ -336,21 +337,4 @@ func parseRV(s string) (int64, error) {
 		return 0, fmt.Errorf("resource version %q: %w", s, err)
 	}
 	return rv, nil
-}
-
-// eventsOf returns r's leadership events of kind.
-func eventsOf(t *testing.T, r *replica.Replica, kind replica.EventKind) []replica.Event {
-	t.Helper()
-	events, err := r.Events()
-	require.NoError(t, err)
-	return slices.DeleteFunc(events, func(e replica.Event) bool { return e.Kind != kind })
-}
-
-// closeWithin runs close with a minute to spare, logging its error.
-func closeWithin(t *testing.T, what string, close func(context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := close(ctx); err != nil {
-		t.Logf("%s: %v", what, err)
-	}
 }

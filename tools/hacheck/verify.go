@@ -168,7 +168,7 @@ reached through port-forwards), and exits 0 when all hold, 1 with findings,
 	f.BoolVar(&keep, "keep", false, "leave the embedded cluster running and print how to reach it")
 	f.BoolVar(&reuse, "reuse-values", false, "upgrade with the release's previous values as the base, like helm upgrade --reuse-values")
 	f.DurationVar(&timeout, "timeout", 3*time.Minute, "how long to wait for the replicas")
-	f.BoolVar(&serve, "serve", false, "embedded cluster: once the report is printed, keep the cluster and the replicas running (Pods with real addresses where the machine allows, so the kube-apiserver's aggregator reaches them) until Ctrl-C or SIGTERM, then stop them")
+	f.BoolVar(&serve, "serve", false, "embedded cluster: once the report is printed, keep the cluster and the replicas running (Pods with real addresses where the machine allows, so the kube-apiserver's aggregator reaches them) until Ctrl-C, SIGTERM or SIGHUP, then stop them")
 	f.BoolVar(&failoverRounds, "failover", false, "embedded cluster: once the live checks hold, measure a crash round (kill -9 of the leader) and a graceful round (the leader's Pod deleted) against their bounds")
 	return cmd
 }
@@ -186,7 +186,7 @@ func printServing(w io.Writer, output string, res *action.VerifyResult) {
 	fmt.Fprintf(w, "  kubectl get pods -n %s -o wide\n", res.Namespace)
 	fmt.Fprintf(w, "if hacheck is killed (SIGKILL) instead, stop the cluster with:\n  %s\n", res.StopCommand)
 	if !res.PodNetwork {
-		fmt.Fprintf(w, "(no Pod network on this machine: the kube-apiserver cannot reach the replicas, so APIs they serve through it do not answer)\n")
+		fmt.Fprintf(w, "(no Pod network, as said above: the kube-apiserver cannot reach the replicas, so APIs they serve through it do not answer)\n")
 	}
 }
 

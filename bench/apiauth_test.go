@@ -27,7 +27,7 @@ const authProject = "bench-auth"
 
 // BenchmarkAPIAuth measures what authenticating and authorizing a caller
 // costs the API: one replica on the embedded cluster, and per round (one
-// b.Loop iteration) authRequests sequential GET /api/v1/projects/{name}
+// b.Loop iteration) authRequests sequential GETs of one Project (replica.ProjectsPath/{name})
 // with the same ServiceAccount token. It reports the latency of a request
 // seen by the client (p50, p95, over all rounds) and, per request, the
 // TokenReviews and SubjectAccessReviews the kube-apiserver served (its
@@ -59,7 +59,7 @@ func BenchmarkAPIAuth(b *testing.B) {
 	for b.Loop() {
 		for range authRequests {
 			start := time.Now()
-			code, raw, err := r.Call(ctx, http.MethodGet, "/api/v1/projects/"+authProject, env.token, nil)
+			code, raw, err := r.Call(ctx, http.MethodGet, replica.ProjectsPath+"/"+authProject, env.token, nil)
 			latencies = append(latencies, time.Since(start))
 			if err != nil || code != http.StatusOK {
 				b.Fatalf("GET project: %d %s %v", code, bytes.TrimSpace(raw), err)

@@ -7,8 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"k8s.io/client-go/rest"
-
-	"github.com/primus-dev/primus/internal/platform/apiauth"
 )
 
 func TestLeaseConfigHasItsOwnTimeoutAndUserAgent(t *testing.T) {
@@ -32,16 +30,4 @@ func TestLeaseConfigHasItsOwnTimeoutAndUserAgent(t *testing.T) {
 			assert.Equal(t, UserAgent("primus-a_x1", 42), general.UserAgent)
 		})
 	}
-}
-
-func TestAuthConfigHasItsOwnTimeoutAndUserAgent(t *testing.T) {
-	general := &rest.Config{Host: "https://example", UserAgent: UserAgent("primus-a_x1", 42), QPS: -1}
-	c := authConfig(general)
-	assert.Equal(t, apiauth.DefaultReviewTimeout, c.Timeout)
-	assert.Equal(t, AuthComponent, UserAgentComponent(c.UserAgent))
-	id, pid, ok := ParseUserAgent(c.UserAgent)
-	assert.True(t, ok && id == "primus-a_x1" && pid == 42, "the audit log still names the process: %s", c.UserAgent)
-	assert.Equal(t, float32(-1), c.QPS, "no client-side rate limit, as the general client")
-	assert.Zero(t, general.Timeout, "the general client is unchanged")
-	assert.Equal(t, UserAgent("primus-a_x1", 42), general.UserAgent)
 }

@@ -19,8 +19,7 @@ import (
 // a replica that cannot listen fails at once with the address and the
 // cause, instead of running (and campaigning) without serving.
 type listeners struct {
-	api, health, metrics net.Listener // metrics is nil when disabled
-	management           net.Listener // nil unless the management API is on
+	api, health, metrics net.Listener // api and metrics are nil when off
 }
 
 // Addresses are the bound addresses of a running replica, as written to
@@ -28,10 +27,12 @@ type listeners struct {
 // port, and the file says which one, so a harness never guesses a port
 // another process may take first.
 type Addresses struct {
-	API     string `json:"api"`
+	// API is the API's address; empty when it is off.
+	API     string `json:"api,omitempty"`
 	Health  string `json:"health"`
 	Metrics string `json:"metrics,omitempty"`
-	// Management is the management API's address, when it is on.
+	// Management is deprecated: it repeats API, where the management API
+	// now listens.
 	Management string `json:"management,omitempty"`
 }
 
@@ -43,10 +44,9 @@ func bindListeners(o Options) (*listeners, error) {
 		flag, addr string
 		dst        *net.Listener
 	}{
-		{"--api-bind-address", o.APIBindAddress, &ls.api},
+		{apiFlag(o), o.apiAddress(), &ls.api},
 		{"--health-probe-bind-address", o.HealthProbeBindAddress, &ls.health},
 		{"--metrics-bind-address", o.MetricsBindAddress, &ls.metrics},
-		{"--management-api-bind-address", o.ManagementAPIBindAddress, &ls.management},
 	} {
 		if b.addr == "" || b.addr == "0" {
 			continue
@@ -61,10 +61,18 @@ func bindListeners(o Options) (*listeners, error) {
 	return &ls, nil
 }
 
+// apiFlag names the flag the API's address came from, for errors.
+func apiFlag(o Options) string {
+	if o.ManagementAPIBindAddress != "" {
+		return "--management-api-bind-address"
+	}
+	return "--api-bind-address"
+}
+
 // close closes every bound listener (the servers close theirs on stop;
 // closing twice is harmless).
 func (ls *listeners) close() {
-	for _, l := range []net.Listener{ls.api, ls.health, ls.metrics, ls.management} {
+	for _, l := range []net.Listener{ls.api, ls.health, ls.metrics} {
 		if l != nil {
 			_ = l.Close()
 		}
@@ -73,12 +81,13 @@ func (ls *listeners) close() {
 
 // addresses returns the bound addresses.
 func (ls *listeners) addresses() Addresses {
-	a := Addresses{API: ls.api.Addr().String(), Health: ls.health.Addr().String()}
+	a := Addresses{Health: ls.health.Addr().String()}
+	if ls.api != nil {
+		a.API = ls.api.Addr().String()
+		a.Management = a.API
+	}
 	if ls.metrics != nil {
 		a.Metrics = ls.metrics.Addr().String()
-	}
-	if ls.management != nil {
-		a.Management = ls.management.Addr().String()
 	}
 	return a
 }

@@ -33,11 +33,13 @@ type Options struct {
 	// moment it is released or expires, instead of at its next poll.
 	LeaseWatch bool
 
-	// APIBindAddress is the HTTPS API address.
+	// APIBindAddress is the HTTPS address of the API: the Kubernetes API
+	// server for management.primus.dev (internal/platform/mgmtapi) that
+	// every replica serves; "0" turns it off.
 	APIBindAddress string
-	// ManagementAPIBindAddress is the HTTPS address of the management API
-	// (management.primus.dev, internal/platform/mgmtapi); empty turns it
-	// off, the default.
+	// ManagementAPIBindAddress is deprecated: the API listens on
+	// APIBindAddress. When set, it replaces APIBindAddress, as it did when
+	// the management API had a listener of its own.
 	ManagementAPIBindAddress string
 	// ManagementAPIAuditPolicyFile is an audit.k8s.io/v1 Policy: with it the
 	// management API writes an audit event per request, as the
@@ -83,6 +85,15 @@ type Options struct {
 	Log *slog.Logger
 }
 
+// apiAddress is the address the API listens on: the deprecated
+// --management-api-bind-address when set, else --api-bind-address.
+func (o Options) apiAddress() string {
+	if o.ManagementAPIBindAddress != "" {
+		return o.ManagementAPIBindAddress
+	}
+	return o.APIBindAddress
+}
+
 // DefaultShutdownTimeout leaves room within the chart's default 30 s
 // termination grace period.
 const DefaultShutdownTimeout = 25 * time.Second
@@ -90,8 +101,8 @@ const DefaultShutdownTimeout = 25 * time.Second
 // Validate reports the first option that cannot work, as one line for the
 // user. Run calls it too.
 func (o Options) Validate() error {
-	if o.APIBindAddress == "" {
-		return errors.New("--api-bind-address must be set")
+	if o.APIBindAddress == "" && o.ManagementAPIBindAddress == "" {
+		return errors.New(`--api-bind-address must be set ("0" turns the API off)`)
 	}
 	if o.HealthProbeBindAddress == "" || o.HealthProbeBindAddress == "0" {
 		return errors.New("--health-probe-bind-address must be set: the probes need it")
@@ -108,8 +119,8 @@ func (o Options) Validate() error {
 		}
 	}
 	if o.ManagementAPIAuditPolicyFile != "" {
-		if o.ManagementAPIBindAddress == "" {
-			return errors.New("--management-api-audit-policy-file needs --management-api-bind-address: the audit log is the management API's")
+		if o.apiAddress() == "0" {
+			return errors.New("--management-api-audit-policy-file needs the API: --api-bind-address is 0")
 		}
 		if _, err := os.Stat(o.ManagementAPIAuditPolicyFile); err != nil {
 			return fmt.Errorf("--management-api-audit-policy-file: %w", err)

@@ -36,13 +36,14 @@ func TestValidate(t *testing.T) {
 		{name: "negative shutdown timeout", change: func(o *Options) { o.ShutdownTimeout = -time.Second }, want: "--shutdown-timeout"},
 		{name: "no api address", change: func(o *Options) { o.APIBindAddress = "" }, want: "--api-bind-address"},
 		{name: "api address without port", change: func(o *Options) { o.APIBindAddress = "8443" }, want: `--api-bind-address "8443": want host:port`},
-		{name: "management api on", change: func(o *Options) { o.ManagementAPIBindAddress = ":8444" }},
+		{name: "api off", change: func(o *Options) { o.APIBindAddress = "0" }},
+		{name: "deprecated management api address", change: func(o *Options) { o.ManagementAPIBindAddress = ":8444" }},
 		{name: "management api address without port", change: func(o *Options) { o.ManagementAPIBindAddress = "8444" }, want: `--management-api-bind-address "8444": want host:port`},
-		{name: "audit without the management api", change: func(o *Options) { o.ManagementAPIAuditPolicyFile = "/etc/hosts" }, want: "--management-api-audit-policy-file needs --management-api-bind-address"},
+		{name: "audit without the api", change: func(o *Options) { o.APIBindAddress, o.ManagementAPIAuditPolicyFile = "0", "/etc/hosts" }, want: "--management-api-audit-policy-file needs the API: --api-bind-address is 0"},
 		{name: "audit policy missing", change: func(o *Options) {
-			o.ManagementAPIBindAddress, o.ManagementAPIAuditPolicyFile = ":8444", "/nonexistent/policy.yaml"
+			o.ManagementAPIAuditPolicyFile = "/nonexistent/policy.yaml"
 		}, want: "--management-api-audit-policy-file: stat /nonexistent/policy.yaml"},
-		{name: "audit on", change: func(o *Options) { o.ManagementAPIBindAddress, o.ManagementAPIAuditPolicyFile = ":8444", "/etc/hosts" }},
+		{name: "audit on", change: func(o *Options) { o.ManagementAPIAuditPolicyFile = "/etc/hosts" }},
 		{name: "sixteen workers", change: func(o *Options) { o.ControllerWorkers = 16 }},
 		{name: "negative workers", change: func(o *Options) { o.ControllerWorkers = -1 }, want: "--controller-workers -1: want at least 1"},
 		{name: "metrics off", change: func(o *Options) { o.MetricsBindAddress = "0" }},

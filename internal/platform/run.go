@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -22,7 +21,6 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
@@ -30,8 +28,6 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/primus-dev/primus/internal/platform/api"
-	"github.com/primus-dev/primus/internal/platform/apiauth"
 	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
 	"github.com/primus-dev/primus/internal/platform/controller"
 	"github.com/primus-dev/primus/internal/platform/leader"
@@ -54,6 +50,9 @@ func Run(ctx context.Context, o Options) error {
 	log := o.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if o.ManagementAPIBindAddress != "" {
+		log.Warn("--management-api-bind-address is deprecated: the management API is the API now, use --api-bind-address", "api", o.ManagementAPIBindAddress)
 	}
 	// Bind first: a replica that cannot listen says so and exits before
 	// it campaigns for the Lease or reports anything to the probes.
@@ -171,16 +170,15 @@ func Run(ctx context.Context, o Options) error {
 		lock.SetEventRecorder(mgr.GetEventRecorderFor(o.Identity))
 	}
 	probes := newProbes()
-	srv, err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale, ls.api, probes)
+	if err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale, probes); err != nil {
+		return err
+	}
+	srv, err := newAPI(log, cfg, scheme, mgr.GetRESTMapper(), o, ls.api)
 	if err != nil {
 		return err
 	}
-	mgmt, err := newManagementAPI(log, cfg, scheme, mgr.GetRESTMapper(), o, ls.management)
-	if err != nil {
-		return err
-	}
-	if mgmt != nil {
-		probes.addReadyz("management-api", mgmt.Ready)
+	if srv != nil {
+		probes.addReadyz("api", apiReady(srv, kube))
 	}
 	probes.addReadyz("shutdown", func(*http.Request) error {
 		if draining.Load() {
@@ -200,38 +198,26 @@ func Run(ctx context.Context, o Options) error {
 	// above); an error from it (it cannot serve) must stop the manager
 	// now, not when the manager happens to stop.
 	apiDone := make(chan error, 1)
-	go func() {
-		err := srv.Start(apiCtx)
-		if err != nil && apiCtx.Err() == nil {
-			cancel(err)
-		}
-		apiDone <- err
-	}()
-	// The management API, when on, runs the same way.
-	mgmtDone := make(chan error, 1)
-	if mgmt == nil {
-		mgmtDone <- nil
+	if srv == nil {
+		apiDone <- nil
 	} else {
 		go func() {
-			err := mgmt.Start(apiCtx)
+			err := srv.Start(apiCtx)
 			if err != nil && apiCtx.Err() == nil {
 				cancel(err)
 			}
-			mgmtDone <- err
+			apiDone <- err
 		}()
 	}
 
 	log.Info("primus starting", "leader-elect", o.LeaderElect,
-		"lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID, "api", o.APIBindAddress)
+		"lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID, "api", o.apiAddress())
 	err = mgr.Start(ctx)
 	if err != nil {
 		cancelAPI()
 	}
 	if apiErr := <-apiDone; apiErr != nil && err == nil {
 		err = apiErr
-	}
-	if mgmtErr := <-mgmtDone; mgmtErr != nil && err == nil {
-		err = mgmtErr
 	}
 	// The API server failed (it cannot serve): that error, not how the
 	// manager stopped, is the reason.
@@ -269,36 +255,6 @@ func leaseConfig(cfg *rest.Config, renewDeadline time.Duration) *rest.Config {
 		c.UserAgent = rest.DefaultKubernetesUserAgent()
 	}
 	c.UserAgent += " " + LeaseComponent
-	return c
-}
-
-// newAuth builds the API's cached authenticator and authorizer on a
-// client of their own (apiauth.ReviewConfig): each review is bounded by
-// apiauth.DefaultReviewTimeout, which the general client, whose watches
-// must not time out, cannot have, and carries its own user agent, so that
-// the API server's audit log and priority rules tell reviews apart from
-// the controllers' and the API's writes. It is not the Lease client
-// (leaseConfig) either, which keeps its own shorter timeout. (All these
-// clients still share one connection to the API server: client-go caches
-// transports by TLS settings. What keeps reviews from crowding renewals
-// is the cache: one review per token and decision per TTL, not two per
-// request.)
-func newAuth(cfg *rest.Config) (*apiauth.Delegate, error) {
-	kube, err := kubernetes.NewForConfig(authConfig(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("review client: %w", err)
-	}
-	return apiauth.New(kube, apiauth.Options{})
-}
-
-// authConfig is the review client's configuration: apiauth.ReviewConfig
-// of cfg with the process's user agent followed by AuthComponent.
-func authConfig(cfg *rest.Config) *rest.Config {
-	c := apiauth.ReviewConfig(cfg)
-	if c.UserAgent == "" {
-		c.UserAgent = rest.DefaultKubernetesUserAgent()
-	}
-	c.UserAgent += " " + AuthComponent
 	return c
 }
 
@@ -397,55 +353,12 @@ func newManager(cfg *rest.Config, scheme *runtime.Scheme, logger logr.Logger, o 
 	return mgr, nil
 }
 
-// addComponents builds the API server (returned: it runs beside the
-// manager, on its own context) and adds the health checks, the controller
-// and the deletion-cost marker to mgr.
+// addComponents adds the health checks, the controller and the
+// deletion-cost marker to mgr.
 func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, kube kubernetes.Interface,
 	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func(),
-	apiListener net.Listener, probes *probes) (*api.Server, error) {
-	// The API reads and writes Projects directly, not through the
-	// manager's cache: a non-leader has no informers, and a reply must
-	// reflect a write that just happened.
-	// Its writes carry their own user agent: any replica makes them, and
-	// the audit log must tell them from the leader's controller writes.
-	apiCfg := rest.CopyConfig(cfg)
-	apiCfg.UserAgent = cfg.UserAgent + " " + APIComponent
-	projects, err := client.New(apiCfg, client.Options{Scheme: scheme, Mapper: mgr.GetRESTMapper()})
-	if err != nil {
-		return nil, fmt.Errorf("projects client: %w", err)
-	}
-	auth, err := newAuth(cfg)
-	if err != nil {
-		return nil, err
-	}
-	apiMetrics, err := api.NewMetrics(ctrlmetrics.Registry)
-	if err != nil {
-		return nil, err
-	}
-	reader := &leader.Reader{Kube: kube, Identity: o.Identity}
-	if o.LeaderElect {
-		reader.Namespace, reader.Name = o.LeaderElectionNamespace, o.LeaderElectionID
-	}
-	srv, err := api.NewServer(api.Options{
-		Addr:          o.APIBindAddress,
-		Listener:      apiListener,
-		CertDir:       o.TLSCertDir,
-		Projects:      projects,
-		Authenticator: auth.Authenticator,
-		Authorizer:    auth.Authorizer,
-		Kube:          kube,
-		Leader:        reader,
-		Metrics:       apiMetrics,
-		Log:           log.With("component", "api"),
-		Ping: func(ctx context.Context) error {
-			return kube.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
+	probes *probes) error {
 	probes.addHealthz("ping", healthz.Ping)
-	probes.addReadyz("api", srv.Ready)
 
 	writer := mgr.GetClient()
 	if lock != nil {
@@ -453,12 +366,12 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 		// watchdog that stops a leader whose lease went stale.
 		writer = leader.Fence(writer, lock, onStale)
 		if err := mgr.Add(&leader.Watchdog{Lock: lock, Interval: min(o.RetryPeriod/4, 250*time.Millisecond), OnStale: onStale}); err != nil {
-			return nil, fmt.Errorf("add lease watchdog: %w", err)
+			return fmt.Errorf("add lease watchdog: %w", err)
 		}
 	}
 	rec := &controller.Reconciler{Client: writer, Reader: mgr.GetAPIReader(), Scheme: scheme, Workers: o.ControllerWorkers}
 	if err := rec.SetupWithManager(mgr); err != nil {
-		return nil, err
+		return err
 	}
 
 	if !o.LeaderElect {
@@ -473,8 +386,8 @@ func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, k
 			log.Warn("clear stale pod deletion cost", "pod", o.PodName, "err", err)
 		}
 		if err := mgr.Add(dc); err != nil {
-			return nil, fmt.Errorf("add pod deletion cost: %w", err)
+			return fmt.Errorf("add pod deletion cost: %w", err)
 		}
 	}
-	return srv, nil
+	return nil
 }

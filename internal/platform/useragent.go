@@ -19,19 +19,9 @@ func UserAgent(identity string, pid int) string {
 	return fmt.Sprintf("%s (%s; pid %d)", userAgentProduct, identity, pid)
 }
 
-// APIComponent ends the user agent of the requests the API server sends
-// for its callers (Project writes through /api/v1/projects), which any
-// replica, leader or not, may make: UserAgent(identity, pid) + " api".
-const APIComponent = "api"
-
-// AuthComponent ends the user agent of the TokenReviews and
-// SubjectAccessReviews the API server sends to authenticate and authorize
-// its callers: UserAgent(identity, pid) + " api-auth".
-const AuthComponent = "api-auth"
-
-// ManagementAPIComponent ends the user agent of the management API's
-// requests (internal/platform/mgmtapi: Project reads, writes and watches
-// for its callers), which any replica may make:
+// ManagementAPIComponent ends the user agent of the API's requests
+// (internal/platform/mgmtapi: Project reads, writes and watches for its
+// callers), which any replica, leader or not, may make:
 // UserAgent(identity, pid) + " management-api".
 const ManagementAPIComponent = "management-api"
 
@@ -41,8 +31,8 @@ const LeaseComponent = "leader-election"
 
 var userAgentRE = regexp.MustCompile(`^primus \(([^;()]+); pid (\d+)\)(?: (\S+))?$`)
 
-// UserAgentComponent returns the component a UserAgent ends with ("api",
-// "api-auth", "leader-election"), or "" for the manager's requests (the controllers).
+// UserAgentComponent returns the component a UserAgent ends with
+// ("management-api", "leader-election"), or "" for the manager's requests (the controllers).
 func UserAgentComponent(ua string) string {
 	if m := userAgentRE.FindStringSubmatch(ua); m != nil {
 		return m[3]

@@ -23,7 +23,7 @@ func TestUserAgentRoundTrips(t *testing.T) {
 			assert.Equal(t, tc.pid, pid)
 		})
 	}
-	assert.Equal(t, "api", UserAgentComponent(UserAgent("p", 1)+" "+APIComponent))
+	assert.Equal(t, "management-api", UserAgentComponent(UserAgent("p", 1)+" "+ManagementAPIComponent))
 	assert.Equal(t, "", UserAgentComponent(UserAgent("p", 1)))
 	for _, other := range []string{"", "kube-controller-manager/v1.37.2", "primus/v1 (x)", "primus (a; pid x)"} {
 		_, _, ok := ParseUserAgent(other)

@@ -4,7 +4,6 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"github.com/primus-dev/primus/internal/hacheck/failover"
 	"github.com/primus-dev/primus/internal/hacheck/render"
 	"github.com/primus-dev/primus/internal/hacheck/replica"
+	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
 	"github.com/primus-dev/primus/internal/platform/leader"
 )
@@ -91,12 +91,9 @@ func TestPlatformHA(t *testing.T) {
 		t.Logf("project alpha reconciled %s after creation", time.Since(start).Round(time.Millisecond))
 		s.checkProjectObjects(t, "alpha")
 		// Another non-leader reports the status the leader wrote.
-		code, raw, err := nonLeaders[1].Call(ctx, "GET", "/api/v1/projects/alpha", s.alice, nil)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, code, string(raw))
-		var p primusv1.Project
-		require.NoError(t, json.Unmarshal(raw, &p))
-		assert.Equal(t, primusv1.PhaseReady, p.Status.Phase)
+		var p mgmtv1.Project
+		require.NoError(t, mgmtClient(t, nonLeaders[1], s.alice).Get().Resource(mgmtv1.Resource).Name("alpha").Do(ctx).Into(&p))
+		assert.Equal(t, string(primusv1.PhaseReady), p.Status.Phase)
 	})
 
 	// Crash the leader: the Lease expires and a survivor takes over.
@@ -122,10 +119,8 @@ func TestPlatformHA(t *testing.T) {
 	terminated, err := second.Terminate()
 	require.NoError(t, err)
 	last := others(survivors, second)[0]
-	require.Eventually(t, func() bool {
-		st, err := last.Leader(ctx, s.alice)
-		return err == nil && st.HolderPod == last.Name && st.IsLeader
-	}, 15*time.Second, 50*time.Millisecond, "%s never took over from %s", last.Name, second.Name)
+	require.Eventually(t, func() bool { return s.leads(last) },
+		15*time.Second, 50*time.Millisecond, "%s never took over from %s", last.Name, second.Name)
 	handover := time.Since(terminated)
 	t.Logf("SIGTERM %s: %s took over after %s (shutdown delay %s)", second.Name, last.Name, handover.Round(time.Millisecond), delay)
 	assert.Equal(t, 0, s.waitExit(second, delay+30*time.Second), "a graceful stop exits 0")
@@ -141,13 +136,13 @@ func TestPlatformHA(t *testing.T) {
 	t.Run("the last replica reconciles and cleans up", func(t *testing.T) {
 		s.createProject(t, last, "gamma")
 		s.waitProjectReady(t, "gamma", 60*time.Second)
-		code, raw, err := last.Call(ctx, "DELETE", "/api/v1/projects/alpha", s.alice, nil)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, code, string(raw))
+		var terminating mgmtv1.Project
+		require.NoError(t, mgmtClient(t, last, s.alice).Delete().Resource(mgmtv1.Resource).Name("alpha").Do(ctx).Into(&terminating))
+		assert.NotNil(t, terminating.DeletionTimestamp, "the finalizer holds it until the namespace is gone")
 		require.Eventually(t, func() bool {
 			_, errNS := kube.CoreV1().Namespaces().Get(ctx, "project-alpha", metav1.GetOptions{})
-			code, _, err := last.Call(ctx, "GET", "/api/v1/projects/alpha", s.alice, nil)
-			return apierrors.IsNotFound(errNS) && err == nil && code == http.StatusNotFound
+			err := mgmtClient(t, last, s.alice).Get().Resource(mgmtv1.Resource).Name("alpha").Do(ctx).Error()
+			return apierrors.IsNotFound(errNS) && apierrors.IsNotFound(err)
 		}, 90*time.Second, 500*time.Millisecond, "project alpha and its namespace are never deleted")
 	})
 
@@ -158,10 +153,8 @@ func TestPlatformHA(t *testing.T) {
 	require.NoError(t, err, "primus-3 never became ready")
 	frozen, err := last.Pause()
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		st, err := fresh[0].Leader(ctx, s.alice)
-		return err == nil && st.IsLeader
-	}, 30*time.Second, 100*time.Millisecond, "%s never took over from the frozen %s", fresh[0].Name, last.Name)
+	require.Eventually(t, func() bool { return s.leads(fresh[0]) },
+		30*time.Second, 100*time.Millisecond, "%s never took over from the frozen %s", fresh[0].Name, last.Name)
 	t.Logf("SIGSTOP %s: %s took over after %s", last.Name, fresh[0].Name, time.Since(frozen).Round(time.Millisecond))
 	_, err = last.Resume()
 	require.NoError(t, err)
@@ -183,12 +176,26 @@ func TestPlatformHA(t *testing.T) {
 	}
 }
 
-// waitSingleLeader waits until every replica in rs agrees on one holder
-// that is one of rs, and the primus_leader gauges sum to 1.
+// leads reports whether the Lease names r's Pod and r reports leading
+// through primus_leader.
+func (s *suite) leads(r *replica.Replica) bool {
+	lease, err := s.kube.CoordinationV1().Leases(s.ns).Get(s.ctx, s.lease, metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil || leader.HolderPod(*lease.Spec.HolderIdentity) != r.Name {
+		return false
+	}
+	g, err := r.LeaderGauge(s.ctx)
+	return err == nil && g == 1
+}
+
+// waitSingleLeader waits until every replica in rs answers the API and
+// exactly one reports leading through primus_leader, and checks that the
+// Lease names that one.
 func (s *suite) waitSingleLeader(rs []*replica.Replica, timeout time.Duration) *replica.Replica {
 	s.t.Helper()
 	holder, err := replica.WaitSingleLeader(s.ctx, rs, s.alice, timeout)
 	require.NoError(s.t, err)
+	require.Eventually(s.t, func() bool { return s.leads(holder) }, timeout, 50*time.Millisecond,
+		"%s reports leading, but the Lease does not name it", holder.Name)
 	return holder
 }
 
@@ -268,14 +275,16 @@ func (s *suite) checkAccess(t *testing.T, r *replica.Replica) {
 		token string
 		want  int
 	}{
-		{"no token", "", http.StatusUnauthorized},
+		// As on the kube-apiserver: a request without credentials is
+		// system:anonymous, whom RBAC grants nothing here.
+		{"no token", "", http.StatusForbidden},
 		{"forged token", "not-a-token", http.StatusUnauthorized},
 		{"token without RBAC", s.bob, http.StatusForbidden},
 		{"token with RBAC", s.alice, http.StatusOK},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, raw, err := r.Call(s.ctx, "GET", "/api/v1/projects", tc.token, nil)
+			code, raw, err := r.Call(s.ctx, "GET", replica.ProjectsPath, tc.token, nil)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, code, string(raw))
 		})

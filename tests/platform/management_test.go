@@ -27,12 +27,12 @@ import (
 // as a direct caller has.
 func mgmtClient(t *testing.T, r *replica.Replica, token string) *rest.RESTClient {
 	t.Helper()
-	require.NotEmpty(t, r.Management, "%s runs no management API", r.Name)
+	require.NotEmpty(t, r.API, "%s serves no API", r.Name)
 	scheme := runtime.NewScheme()
 	require.NoError(t, mgmtv1.AddToScheme(scheme))
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
 	c, err := rest.RESTClientFor(&rest.Config{
-		Host: r.Management, BearerToken: token, APIPath: "/apis",
+		Host: r.API, BearerToken: token, APIPath: "/apis",
 		TLSClientConfig: rest.TLSClientConfig{Insecure: true}, // self-signed
 		ContentConfig:   rest.ContentConfig{GroupVersion: &mgmtv1.SchemeGroupVersion, NegotiatedSerializer: serializer.NewCodecFactory(scheme).WithoutConversion()},
 		Timeout:         30 * time.Second,
@@ -61,7 +61,7 @@ func TestManagementAPIServesOnEveryReplica(t *testing.T) {
 	const ns = "primus-mgmt"
 	// Direct callers only: no APIService (which would need a certificate
 	// from a Secret that the aggregator trusts).
-	inst := install(t, ns, append([]string{"replicaCount=2", "managementAPI.enabled=true", "managementAPI.apiService.create=false"}, testTimings...))
+	inst := install(t, ns, append([]string{"replicaCount=2"}, testTimings...))
 	cleanupProjects(t, inst)
 	alice, err := inst.Token(ctx, "alice", time.Hour)
 	require.NoError(t, err)
@@ -70,7 +70,7 @@ func TestManagementAPIServesOnEveryReplica(t *testing.T) {
 	set := startSet(t, inst, "mgmt")
 	all, err := set.Grow(ctx, 2, 90*time.Second)
 	require.NoError(t, err, "both replicas Ready, the management API's check included")
-	// An operator who may read every Project asks the JSON API who leads.
+	// An operator who may read every Project asks each replica's API.
 	operator, err := inst.Token(ctx, "operator", time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, inst.GrantProjects(ctx, "operator"))

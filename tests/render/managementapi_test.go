@@ -17,6 +17,7 @@ type apiService struct {
 		Service *struct {
 			Name      string `json:"name"`
 			Namespace string `json:"namespace"`
+			Port      int32  `json:"port"`
 		} `json:"service"`
 		CABundle              []byte `json:"caBundle"`
 		InsecureSkipTLSVerify bool   `json:"insecureSkipTLSVerify"`
@@ -31,7 +32,7 @@ const testCA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 // the aggregator can trust (a caBundle for the Secret's certificate) or, on
 // request, one it does not verify; anything else is refused naming the key.
 func TestManagementAPIServiceTrust(t *testing.T) {
-	on := []string{"managementAPI.enabled=true"}
+	on := []string{"managementAPI.apiService.create=true"}
 	for _, tc := range []struct {
 		name    string
 		set     []string
@@ -58,10 +59,14 @@ func TestManagementAPIServiceTrust(t *testing.T) {
 			require.NotNil(t, svc.Spec.Service)
 			assert.Equal(t, "primus", svc.Spec.Service.Name)
 			assert.Equal(t, "primus-system", svc.Spec.Service.Namespace)
+			assert.Equal(t, int32(443), svc.Spec.Service.Port, "the Service's https port, the API's")
 		})
 	}
-	t.Run("off", func(t *testing.T) {
+	t.Run("not created by default", func(t *testing.T) {
 		assert.Empty(t, render.Find(renderChart(t).Objects, "APIService"))
+	})
+	t.Run("API off", func(t *testing.T) {
+		assert.Empty(t, render.Find(renderChart(t, "managementAPI.enabled=false", "managementAPI.apiService.create=true").Objects, "APIService"))
 	})
 }
 

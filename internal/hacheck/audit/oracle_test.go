@@ -119,7 +119,7 @@ func TestOracle(t *testing.T) {
 			name: "the API servers' Project writes are the callers', on any replica",
 			build: func(l *logBuilder) {
 				l.lease(a1, "primus-a", 1)
-				l.write(b+" "+platform.APIComponent, "projects", "x", 1.5)
+				l.write(b+" "+platform.ManagementAPIComponent, "projects", "x", 1.5)
 			},
 			tenures: 1,
 		},

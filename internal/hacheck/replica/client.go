@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
-	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
 // Ready reports whether /readyz answers 200. The first 200 makes the
@@ -74,20 +74,36 @@ func (r *Replica) Get(ctx context.Context, url string) (*http.Response, error) {
 	return r.http.Do(req)
 }
 
-// Leader asks the replica who leads (GET /api/v1/leader).
-func (r *Replica) Leader(ctx context.Context, token string) (leader.Status, error) {
-	code, raw, err := r.Call(ctx, http.MethodGet, "/api/v1/leader", token, nil)
+// ProjectsPath is the API's collection of Projects: the Kubernetes API
+// server every replica serves, management.primus.dev/v1alpha1.
+var ProjectsPath = "/apis/" + mgmtv1.SchemeGroupVersion.String() + "/" + mgmtv1.Resource
+
+// ListProjects lists, through the replica's API, the Projects token's
+// user may see (GET ProjectsPath), and returns an error unless the answer
+// is 200 OK with a ProjectList.
+func (r *Replica) ListProjects(ctx context.Context, token string) (*mgmtv1.ProjectList, error) {
+	code, raw, err := r.Call(ctx, http.MethodGet, ProjectsPath, token, nil)
 	if err != nil {
-		return leader.Status{}, fmt.Errorf("%s: GET /api/v1/leader: %w", r.Name, err)
+		return nil, fmt.Errorf("%s: list projects: %w", r.Name, err)
 	}
 	if code != http.StatusOK {
-		return leader.Status{}, fmt.Errorf("%s: GET /api/v1/leader: %d %s", r.Name, code, raw)
+		return nil, fmt.Errorf("%s: list projects: %d %s", r.Name, code, bytes.TrimSpace(raw))
 	}
-	var st leader.Status
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return leader.Status{}, fmt.Errorf("%s: GET /api/v1/leader: %w", r.Name, err)
+	var list mgmtv1.ProjectList
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("%s: list projects: %w", r.Name, err)
 	}
-	return st, nil
+	if list.Kind != "ProjectList" {
+		return nil, fmt.Errorf("%s: list projects: answered kind %q, not ProjectList", r.Name, list.Kind)
+	}
+	return &list, nil
+}
+
+// ServesAPI reports, as an error, whether the replica's API answers an
+// authenticated list of Projects.
+func (r *Replica) ServesAPI(ctx context.Context, token string) error {
+	_, err := r.ListProjects(ctx, token)
+	return err
 }
 
 // LeaderGauge scrapes primus_leader from the replica's /metrics.
@@ -109,11 +125,10 @@ func (r *Replica) LeaderGauge(ctx context.Context) (float64, error) {
 	return f.GetMetric()[0].GetGauge().GetValue(), nil
 }
 
-// CreateProject creates p through the API (POST /api/v1/projects) and
-// returns an error unless the answer is 201 Created.
+// CreateProject creates p through the API (POST ProjectsPath) and returns
+// an error unless the answer is 201 Created.
 func (r *Replica) CreateProject(ctx context.Context, token string, p *primusv1.Project) error {
-	body := map[string]any{"metadata": map[string]any{"name": p.Name}, "spec": p.Spec}
-	code, raw, err := r.Call(ctx, http.MethodPost, "/api/v1/projects", token, body)
+	code, raw, err := r.Call(ctx, http.MethodPost, ProjectsPath, token, projectBody(p))
 	if err != nil {
 		return fmt.Errorf("%s: create project %s: %w", r.Name, p.Name, err)
 	}
@@ -124,11 +139,10 @@ func (r *Replica) CreateProject(ctx context.Context, token string, p *primusv1.P
 }
 
 // UpdateProject replaces the spec of Project p.Name with p.Spec through
-// the API (PUT /api/v1/projects/{name}) and returns an error unless the
-// answer is 200 OK.
+// the API (PUT ProjectsPath/{name}, with no resourceVersion: the latest
+// version is replaced) and returns an error unless the answer is 200 OK.
 func (r *Replica) UpdateProject(ctx context.Context, token string, p *primusv1.Project) error {
-	body := map[string]any{"metadata": map[string]any{"name": p.Name}, "spec": p.Spec}
-	code, raw, err := r.Call(ctx, http.MethodPut, "/api/v1/projects/"+p.Name, token, body)
+	code, raw, err := r.Call(ctx, http.MethodPut, ProjectsPath+"/"+p.Name, token, projectBody(p))
 	if err != nil {
 		return fmt.Errorf("%s: update project %s: %w", r.Name, p.Name, err)
 	}
@@ -136,4 +150,13 @@ func (r *Replica) UpdateProject(ctx context.Context, token string, p *primusv1.P
 		return fmt.Errorf("%s: update project %s: %d %s", r.Name, p.Name, code, bytes.TrimSpace(raw))
 	}
 	return nil
+}
+
+// projectBody is p's name and spec as a management.primus.dev Project,
+// whose spec has the same fields as primus.dev's.
+func projectBody(p *primusv1.Project) map[string]any {
+	return map[string]any{
+		"apiVersion": mgmtv1.SchemeGroupVersion.String(), "kind": "Project",
+		"metadata": map[string]any{"name": p.Name}, "spec": p.Spec,
+	}
 }

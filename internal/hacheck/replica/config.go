@@ -43,11 +43,15 @@ type Config struct {
 // addressFlags are the flags Start sets itself: each replica binds port 0
 // on 127.0.0.1 and reports its ports in an addresses file, and uses the
 // kubeconfig of the Config.
-var addressFlags = []string{"--api-bind-address", "--health-probe-bind-address", "--metrics-bind-address", managementFlag, "--addresses-file", "--kubeconfig"}
+var addressFlags = []string{apiAddressFlag, "--health-probe-bind-address", "--metrics-bind-address", deprecatedAPIAddressFlag, "--addresses-file", "--kubeconfig"}
 
-// managementFlag turns the management API on; when the Args have it, Start
-// binds it to 127.0.0.1:0 too.
-const managementFlag = "--management-api-bind-address"
+// apiAddressFlag is the API's address; "0" turns the API off.
+const apiAddressFlag = "--api-bind-address"
+
+// deprecatedAPIAddressFlag is the management API's address of an earlier
+// chart, which replaced --api-bind-address; Start drops it and binds the
+// API with apiAddressFlag.
+const deprecatedAPIAddressFlag = "--management-api-bind-address"
 
 // bindFlag is flag set to the address cfg has the process bind it on:
 // 127.0.0.1:0, or Host and the port of the flag in Args.

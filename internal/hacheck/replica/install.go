@@ -25,6 +25,7 @@ import (
 
 	"github.com/primus-dev/primus/internal/hacheck/invariants"
 	"github.com/primus-dev/primus/internal/hacheck/render"
+	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 )
 
 // installKinds are the chart objects Install applies: what the replicas
@@ -262,9 +263,12 @@ func (i *Installation) Token(ctx context.Context, name string, ttl time.Duration
 func (i *Installation) GrantProjects(ctx context.Context, name string) error {
 	role := &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: "primus-replicas-projects-" + i.Namespace + "-" + name},
+		// The Projects themselves, and the API's view of them: the API
+		// authorizes each request on management.primus.dev projects and
+		// lets a caller who may act on every primus.dev Project see them all.
 		Rules: []rbacv1.PolicyRule{{
-			APIGroups: []string{"primus.dev"}, Resources: []string{"projects"},
-			Verbs: []string{"get", "list", "create", "update", "delete"},
+			APIGroups: []string{"primus.dev", mgmtv1.GroupName}, Resources: []string{"projects"},
+			Verbs: []string{"get", "list", "watch", "create", "update", "delete"},
 		}},
 	}
 	binding := &rbacv1.ClusterRoleBinding{

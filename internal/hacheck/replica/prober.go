@@ -3,8 +3,6 @@ package replica
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
 	"sync"
 	"time"
 )
@@ -24,7 +22,7 @@ type ProbeResult struct {
 	Failures []ProbeFailure `json:"failures,omitempty"`
 }
 
-// Prober is an API client that calls GET /api/v1/projects on every live
+// Prober is an API client that lists Projects (GET ProjectsPath) on every live
 // replica, over and over: the API must stay up on the replicas that keep
 // running, whoever leads. A replica is probed once it has been Ready, and
 // skipped from the moment it is signalled down (its in-flight call
@@ -75,18 +73,15 @@ func (p *Prober) probe(ctx context.Context, r *Replica) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	code, body, err := r.Call(ctx, http.MethodGet, "/api/v1/projects", p.token, nil)
+	err := r.ServesAPI(ctx, p.token)
 	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
 		return // the prober is closing
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.result.Calls++
-	switch {
-	case err != nil:
+	if err != nil {
 		p.result.Failures = append(p.result.Failures, ProbeFailure{Time: time.Now(), Replica: r.Name, Error: err.Error()})
-	case code != http.StatusOK:
-		p.result.Failures = append(p.result.Failures, ProbeFailure{Time: time.Now(), Replica: r.Name, Error: fmt.Sprintf("%d %s", code, body)})
 	}
 }
 

@@ -23,11 +23,10 @@ type Replica struct {
 	Name string
 	// API, Health and Metrics are the base URLs of its listeners:
 	// https://127.0.0.1:port, http://127.0.0.1:port, http://127.0.0.1:port.
+	// API is the Kubernetes API server for management.primus.dev (see
+	// ProjectsPath); it is empty when the Config's Args turn it off
+	// (--api-bind-address=0).
 	API, Health, Metrics string
-	// Management is the base URL of its management API
-	// (https://127.0.0.1:port), or empty when the Config's Args leave it
-	// off.
-	Management string
 	// LogPath is the file its stdout and stderr go to.
 	LogPath string
 
@@ -76,16 +75,17 @@ func Start(ctx context.Context, cfg Config, name string) (*Replica, error) {
 	// never be given the same one.
 	addrFile := filepath.Join(cfg.Dir, name+".addresses.json")
 	_ = os.Remove(addrFile)
+	apiFlag := cfg.bindFlag(apiAddressFlag)
+	if v, _ := ArgValue(cfg.Args, apiAddressFlag); v == "0" {
+		apiFlag = apiAddressFlag + "=0" // the API is off, as in the Pod
+	}
 	args := append(withoutFlags(cfg.Args, addressFlags),
 		"--kubeconfig="+cfg.Kubeconfig,
-		cfg.bindFlag("--api-bind-address"),
+		apiFlag,
 		cfg.bindFlag("--health-probe-bind-address"),
 		cfg.bindFlag("--metrics-bind-address"),
 		"--addresses-file="+addrFile,
 	)
-	if mgmt, ok := ArgValue(cfg.Args, managementFlag); ok && mgmt != "" {
-		args = append(args, cfg.bindFlag(managementFlag))
-	}
 	r.cmd = exec.Command(cfg.Binary, args...)
 	r.cmd.Env = append(withoutEnv(os.Environ(), "KUBECONFIG", "POD_NAME", "POD_NAMESPACE"),
 		append(cfg.Env, "POD_NAME="+name, "POD_NAMESPACE="+cfg.Namespace)...)
@@ -111,9 +111,9 @@ func Start(ctx context.Context, cfg Config, name string) (*Replica, error) {
 		_ = r.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	r.API, r.Health, r.Metrics = "https://"+a.API, "http://"+a.Health, "http://"+a.Metrics
-	if a.Management != "" {
-		r.Management = "https://" + a.Management
+	r.Health, r.Metrics = "http://"+a.Health, "http://"+a.Metrics
+	if a.API != "" {
+		r.API = "https://" + a.API
 	}
 	return r, nil
 }
@@ -123,8 +123,6 @@ type addresses struct {
 	API     string `json:"api"`
 	Health  string `json:"health"`
 	Metrics string `json:"metrics"`
-	// Management is set when the management API is on.
-	Management string `json:"management,omitempty"`
 }
 
 // addressPoll is how often Start looks for the addresses file; primus

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
-
-	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
 // Set is a group of replicas sharing one Config, named prefix-0,
@@ -111,39 +109,42 @@ func WaitReady(ctx context.Context, rs []*Replica, timeout time.Duration) error 
 }
 
 // SingleLeader checks, once, that every replica of rs that still runs
-// names the same live holder of the Lease through its API, that the holder
-// is one of them, and that their primus_leader gauges sum to 1. It returns
-// the holder, or an error saying what does not hold yet.
+// answers an authenticated list of Projects through its API (with token)
+// and that exactly one of them reports leading through its primus_leader
+// gauge, the others 0. It returns that one, or an error saying what does
+// not hold yet. The gauge is set when the elector starts leading (after it
+// took the Lease) and cleared when it stops, so it names the replica whose
+// controllers run.
 func SingleLeader(ctx context.Context, rs []*Replica, token string) (*Replica, error) {
 	rs = slices.DeleteFunc(slices.Clone(rs), (*Replica).Exited)
 	if len(rs) == 0 {
 		return nil, errors.New("no replica runs")
 	}
-	var holder *Replica
-	var sum float64
+	var leading []*Replica
 	for _, r := range rs {
-		st, err := r.Leader(ctx, token)
-		if err != nil {
+		if err := r.ServesAPI(ctx, token); err != nil {
 			return nil, err
 		}
-		if st.Expired || st.Holder == "" {
-			return nil, fmt.Errorf("%s sees no live holder (holder %q, expired %v)", r.Name, st.Holder, st.Expired)
-		}
-		i := slices.IndexFunc(rs, func(c *Replica) bool { return c.Name == leader.HolderPod(st.Holder) })
-		if i < 0 || (holder != nil && holder != rs[i]) {
-			return nil, fmt.Errorf("%s sees holder %q", r.Name, st.Holder)
-		}
-		holder = rs[i]
 		g, err := r.LeaderGauge(ctx)
 		if err != nil {
 			return nil, err
 		}
-		sum += g
+		switch g {
+		case 1:
+			leading = append(leading, r)
+		case 0:
+		default:
+			return nil, fmt.Errorf("%s: primus_leader is %v, not 0 or 1", r.Name, g)
+		}
 	}
-	if sum != 1 {
-		return nil, fmt.Errorf("primus_leader sums to %v across %d replicas", sum, len(rs))
+	if len(leading) != 1 {
+		names := make([]string, len(leading))
+		for i, r := range leading {
+			names[i] = r.Name
+		}
+		return nil, fmt.Errorf("%d of %d replicas report primus_leader 1 %v", len(leading), len(rs), names)
 	}
-	return holder, nil
+	return leading[0], nil
 }
 
 // WaitSingleLeader polls SingleLeader until it holds or timeout passes.

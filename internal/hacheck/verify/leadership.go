@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/primus-dev/primus/internal/hacheck/invariants"
+	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
@@ -34,8 +35,10 @@ var LeadershipChecks = []string{CheckLeader, CheckLeaseRenewed, CheckReplicasAPI
 // ReplicaClient asks one replica process what the leadership checks need.
 // *replica.Replica is one.
 type ReplicaClient interface {
-	// Leader answers GET /api/v1/leader, authenticated with token.
-	Leader(ctx context.Context, token string) (leader.Status, error)
+	// ServesAPI lists Projects through the replica's API (the Kubernetes
+	// API server for management.primus.dev), authenticated with token, and
+	// returns an error unless it answered with a list.
+	ServesAPI(ctx context.Context, token string) error
 	// LeaderGauge scrapes the process's primus_leader metric.
 	LeaderGauge(ctx context.Context) (float64, error)
 }
@@ -178,7 +181,12 @@ func checkLeadership(ctx context.Context, client kubernetes.Interface, r *Report
 	}
 	out := []Check{checkHolder(r, le, h, holderPod), checkRenewed(o, le)}
 	if runsPrimus(d) {
-		out = append(out, checkReplicas(ctx, r, h, holderPod, opts)...)
+		for _, c := range checkReplicas(ctx, r, holderPod, opts) {
+			if c.ID == CheckReplicasAPI && !servesAPI(d) {
+				continue // --api-bind-address=0: the replicas serve no API to ask
+			}
+			out = append(out, c)
+		}
 	}
 	out = append(out, checkNonLeaders(r, holderPod))
 	// checkReplicas returns the API check and the metric check; keep the
@@ -202,6 +210,18 @@ func runsPrimus(d *appsv1.Deployment) bool {
 		}
 	}
 	return false
+}
+
+// servesAPI reports whether d's primus container serves the API: its
+// --api-bind-address is not 0.
+func servesAPI(d *appsv1.Deployment) bool {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		args := append(append([]string{}, c.Command...), c.Args...)
+		if slices.Contains(args, "--api-bind-address=0") {
+			return false
+		}
+	}
+	return true
 }
 
 // checkHolder: the Lease has a holder, and it is a Running, Ready Pod of
@@ -279,16 +299,16 @@ func checkNonLeaders(r *Report, holderPod string) Check {
 // replicaAnswer is what one replica process said.
 type replicaAnswer struct {
 	pod     string
-	status  leader.Status
 	apiErr  error
 	gauge   float64
 	gaugeOK bool
 	gErr    error
 }
 
-// checkReplicas asks every replica process, at once, who leads through
-// its authenticated API and whether it leads through primus_leader.
-func checkReplicas(ctx context.Context, r *Report, h, holderPod string, opts Options) []Check {
+// checkReplicas asks every replica process, at once, for a list of
+// Projects through its authenticated API and whether it leads through
+// primus_leader.
+func checkReplicas(ctx context.Context, r *Report, holderPod string, opts Options) []Check {
 	api, metric := Check{ID: CheckReplicasAPI}, Check{ID: CheckLeadingMetric}
 	if opts.Replicas == nil {
 		api.Message = "no way to reach the replica processes from here"
@@ -314,25 +334,22 @@ func checkReplicas(ctx context.Context, r *Report, h, holderPod string, opts Opt
 			}
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			a.status, a.apiErr = rc.Leader(cctx, token)
+			a.apiErr = rc.ServesAPI(cctx, token)
 			a.gauge, a.gErr = rc.LeaderGauge(cctx)
 			a.gaugeOK = a.gErr == nil
 			answers[i] = a
 		})
 	}
 	wg.Wait()
-	return []Check{judgeAPI(answers, h), judgeMetric(answers, holderPod)}
+	return []Check{judgeAPI(answers), judgeMetric(answers, holderPod)}
 }
 
-func judgeAPI(answers []replicaAnswer, h string) Check {
+func judgeAPI(answers []replicaAnswer) Check {
 	c := Check{ID: CheckReplicasAPI}
 	var bad []string
 	for _, a := range answers {
-		switch {
-		case a.apiErr != nil:
+		if a.apiErr != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", a.pod, a.apiErr))
-		case a.status.Holder != h:
-			bad = append(bad, fmt.Sprintf("%s names holder %q", a.pod, a.status.Holder))
 		}
 	}
 	if len(answers) == 0 {
@@ -340,13 +357,16 @@ func judgeAPI(answers []replicaAnswer, h string) Check {
 		return c
 	}
 	if len(bad) > 0 {
-		c.Message = fmt.Sprintf("%d/%d replicas answer GET /api/v1/leader and name %s; %s", len(answers)-len(bad), len(answers), orNoHolder(h), strings.Join(bad, "; "))
+		c.Message = fmt.Sprintf("%d/%d replicas answer an authenticated list of %s; %s", len(answers)-len(bad), len(answers), apiResource, strings.Join(bad, "; "))
 		return c
 	}
 	c.Passed = true
-	c.Message = fmt.Sprintf("%d/%d replicas answer an authenticated GET /api/v1/leader, each naming %s", len(answers), len(answers), orNoHolder(h))
+	c.Message = fmt.Sprintf("%d/%d replicas answer an authenticated list of %s, leader or not", len(answers), len(answers), apiResource)
 	return c
 }
+
+// apiResource names what the replicas-api check lists, as kubectl names it.
+const apiResource = mgmtv1.Resource + "." + mgmtv1.GroupName
 
 func judgeMetric(answers []replicaAnswer, holderPod string) Check {
 	c := Check{ID: CheckLeadingMetric}
@@ -375,13 +395,6 @@ func judgeMetric(answers []replicaAnswer, holderPod string) Check {
 		c.Message = fmt.Sprintf("primus_leader=1 on %s; only the holder %s may lead", strings.Join(leading, ", "), holderPod)
 	}
 	return c
-}
-
-func orNoHolder(h string) string {
-	if h == "" {
-		return "no holder"
-	}
-	return "holder " + h
 }
 
 func podNames(pods []Pod) string {

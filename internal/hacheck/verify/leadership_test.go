@@ -19,19 +19,15 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/primus-dev/primus/internal/hacheck/invariants"
-	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
 // fakeReplica answers as one replica process would.
 type fakeReplica struct {
-	holder string
-	gauge  float64
-	err    error
+	gauge float64
+	err   error
 }
 
-func (f fakeReplica) Leader(context.Context, string) (leader.Status, error) {
-	return leader.Status{Holder: f.holder}, f.err
-}
+func (f fakeReplica) ServesAPI(context.Context, string) error      { return f.err }
 func (f fakeReplica) LeaderGauge(context.Context) (float64, error) { return f.gauge, f.err }
 
 type fakeReplicas map[string]fakeReplica
@@ -75,7 +71,7 @@ func primusDeployment() *appsv1.Deployment {
 func TestLeadershipChecks(t *testing.T) {
 	ready := func(name string) Pod { return Pod{Name: name, Phase: "Running", Ready: true} }
 	three := []Pod{ready("p-a"), ready("p-b"), ready("p-c")}
-	healthy := fakeReplicas{"p-a": {holder: "p-a_x1", gauge: 1}, "p-b": {holder: "p-a_x1"}, "p-c": {holder: "p-a_x1"}}
+	healthy := fakeReplicas{"p-a": {gauge: 1}, "p-b": {}, "p-c": {}}
 	tests := []struct {
 		name     string
 		holder   string
@@ -91,17 +87,17 @@ func TestLeadershipChecks(t *testing.T) {
 		{name: "stale holder", holder: "p-a_x1", pods: three, replicas: healthy,
 			wantFail: []string{CheckLeaseRenewed}, wantMsg: "did not renew within the 1s lease duration"},
 		{name: "holder not a pod of the release", holder: "other-pod", renewing: true, pods: three,
-			replicas: fakeReplicas{"p-a": {holder: "other-pod"}, "p-b": {holder: "other-pod"}, "p-c": {holder: "other-pod"}},
+			replicas: fakeReplicas{"p-a": {}, "p-b": {}, "p-c": {}},
 			wantFail: []string{CheckLeader, CheckNonLeaders, CheckLeadingMetric}, wantMsg: "is not a Pod of this release"},
 		{name: "holder pod not ready", holder: "p-a_x1", renewing: true, pods: []Pod{{Name: "p-a", Phase: "Running"}, ready("p-b"), ready("p-c")}, replicas: healthy,
 			wantFail: []string{CheckLeader}, wantMsg: "Running but not Ready"},
 		{name: "a non-leader not ready", holder: "p-a_x1", renewing: true, pods: []Pod{ready("p-a"), {Name: "p-b", Phase: "Running"}, ready("p-c")}, replicas: healthy,
 			wantFail: []string{CheckNonLeaders}, wantMsg: "p-b is Running but not Ready"},
 		{name: "two replicas report leading", holder: "p-a_x1", renewing: true, pods: three,
-			replicas: fakeReplicas{"p-a": {holder: "p-a_x1", gauge: 1}, "p-b": {holder: "p-a_x1", gauge: 1}, "p-c": {holder: "p-a_x1"}},
+			replicas: fakeReplicas{"p-a": {gauge: 1}, "p-b": {gauge: 1}, "p-c": {}},
 			wantFail: []string{CheckLeadingMetric}, wantMsg: "primus_leader=1 on p-a, p-b"},
 		{name: "a replica's API does not answer", holder: "p-a_x1", renewing: true, pods: three,
-			replicas: fakeReplicas{"p-a": {holder: "p-a_x1", gauge: 1}, "p-b": {holder: "p-a_x1"}, "p-c": {err: errors.New("401 Unauthorized")}},
+			replicas: fakeReplicas{"p-a": {gauge: 1}, "p-b": {}, "p-c": {err: errors.New("401 Unauthorized")}},
 			wantFail: []string{CheckReplicasAPI, CheckLeadingMetric}, wantMsg: "p-c: 401 Unauthorized"},
 		{name: "no way to reach the replicas", holder: "p-a_x1", renewing: true, pods: three,
 			wantFail: []string{CheckReplicasAPI, CheckLeadingMetric}, wantMsg: "no way to reach"},
@@ -149,6 +145,45 @@ func TestLeadershipChecksOfOtherWorkloads(t *testing.T) {
 	}
 	assert.Equal(t, []string{CheckLeader, CheckLeaseRenewed, CheckNonLeaders}, ids, "the Lease tells who leads; only primus replicas can be asked")
 }
+
+func TestLeadershipChecksWithTheAPIOff(t *testing.T) {
+	d := primusDeployment()
+	d.Spec.Template.Spec.Containers[0].Args = []string{"--leader-elect=true", "--api-bind-address=0", "--metrics-bind-address=:8080"}
+	rep := &Report{Replicas: 2, Pods: []Pod{{Name: "p-a", Phase: "Running", Ready: true}, {Name: "p-b", Phase: "Running", Ready: true}}}
+	le := invariants.LeaderElection{Enabled: true, LeaseName: "primus-leader", LeaseNamespace: "ns"}
+	// The API answers nothing: were it asked, replicas-api would fail.
+	down := errors.New("connection refused")
+	replicas := fakeReplicas{"p-a": {gauge: 1}, "p-b": {}}
+	checks := checkLeadership(t.Context(), leaseClient("p-a_x1", true), rep, le, d,
+		Options{Leadership: true, Replicas: apiDown{replicas, down}, Poll: 10 * time.Millisecond})
+	var ids []string
+	for _, c := range checks {
+		ids = append(ids, c.ID)
+		assert.True(t, c.Passed, c.Message)
+	}
+	assert.Equal(t, []string{CheckLeader, CheckLeaseRenewed, CheckNonLeaders, CheckLeadingMetric}, ids, "no API to ask with --api-bind-address=0")
+}
+
+// apiDown is fakeReplicas whose API answers err, while their metrics answer.
+type apiDown struct {
+	fakeReplicas
+	err error
+}
+
+func (a apiDown) For(ctx context.Context, pod string) (ReplicaClient, error) {
+	r, err := a.fakeReplicas.For(ctx, pod)
+	if err != nil {
+		return nil, err
+	}
+	return apiDownReplica{r.(fakeReplica), a.err}, nil
+}
+
+type apiDownReplica struct {
+	fakeReplica
+	err error
+}
+
+func (a apiDownReplica) ServesAPI(context.Context, string) error { return a.err }
 
 func TestRestartsCheck(t *testing.T) {
 	now := time.Now()

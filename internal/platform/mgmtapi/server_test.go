@@ -82,7 +82,7 @@ func startEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := t.Context()
 	inst, err := replica.Install(ctx, testCluster.RESTConfig(), replica.InstallOptions{
-		Render: render.Options{Chart: chartPath(), ReleaseName: "primus", Namespace: testNamespace, Set: []string{"managementAPI.enabled=true", "managementAPI.apiService.create=false"}},
+		Render: render.Options{Chart: chartPath(), ReleaseName: "primus", Namespace: testNamespace},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

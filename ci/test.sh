@@ -37,10 +37,10 @@ go run ./tools/hacheck check charts/primus --matrix tests/render/testdata/matrix
 go run ./tools/hacheck verify charts/primus --set replicaCount=3
 go run ./tools/hacheck check examples/ha-chart --set replicaCount=3
 
-step "7/8 go test -race -short: the concurrent packages (leader election, Project controller, pod runner, pod network, replicas, failover, audit oracle, API, API auth, management API, platform, log buffer)"
+step "7/8 go test -race -short: the concurrent packages (leader election, Project controller, pod runner, pod network, replicas, failover, audit oracle, the API server, platform, log buffer)"
 go test -race -short -count=1 \
   ./internal/platform/leader ./internal/platform/controller ./internal/hacheck/podrunner ./internal/hacheck/podnet ./internal/hacheck/replica ./internal/hacheck/failover \
-  ./internal/hacheck/audit ./internal/platform/api ./internal/platform/apiauth ./internal/platform ./internal/platform/mgmtapi ./internal/testharness/syncbuf
+  ./internal/hacheck/audit ./internal/platform ./internal/platform/mgmtapi ./internal/testharness/syncbuf
 
 step "8/8 go test (render suites, schema corpus, install suites on the embedded cluster)"
 go test -count=1 -timeout 60m ./...

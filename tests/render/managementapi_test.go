@@ -1,12 +1,15 @@
 package render
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/primus-dev/primus/internal/hacheck/invariants"
 	"github.com/primus-dev/primus/internal/hacheck/render"
 )
 
@@ -104,4 +107,62 @@ func TestManagementMemberAccess(t *testing.T) {
 		groups = append(groups, s.Name)
 	}
 	assert.Equal(t, []string{"system:authenticated", "devs"}, groups)
+}
+
+// TestAPIOnAndOff: by default every replica serves the API on api.port,
+// behind the Service's https port, with the RBAC delegated authentication
+// needs; managementAPI.enabled=false renders --api-bind-address=0 and no
+// API port, binding or Service port, and hacheck's invariants still hold.
+func TestAPIOnAndOff(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     []string
+		wantAPI bool
+	}{
+		{name: "default", set: []string{"replicaCount=3"}, wantAPI: true},
+		{name: "another port", set: []string{"replicaCount=3", "api.port=9443"}, wantAPI: true},
+		{name: "off", set: []string{"replicaCount=3", "managementAPI.enabled=false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := renderChart(t, tc.set...)
+			d := deployment(t, res)
+			var containerPorts []string
+			port := int32(0)
+			for _, p := range d.Spec.Template.Spec.Containers[0].Ports {
+				containerPorts = append(containerPorts, p.Name)
+				if p.Name == "api" {
+					port = p.ContainerPort
+				}
+			}
+			svc := only(t, res, "Service", &corev1.Service{})
+			var svcPorts []string
+			for _, p := range svc.Spec.Ports {
+				svcPorts = append(svcPorts, p.Name)
+			}
+			bindings := render.Find(res.Objects, "ClusterRoleBinding")
+			delegator := false
+			for _, b := range bindings {
+				var crb rbacv1.ClusterRoleBinding
+				require.NoError(t, b.Into(&crb))
+				delegator = delegator || crb.RoleRef.Name == "system:auth-delegator"
+			}
+			if tc.wantAPI {
+				assert.Equal(t, fmt.Sprintf(":%d", port), argValue(t, d, "api-bind-address"))
+				assert.Contains(t, containerPorts, "api")
+				assert.Contains(t, svcPorts, "https")
+				assert.True(t, delegator, "system:auth-delegator is bound")
+			} else {
+				assert.Equal(t, "0", argValue(t, d, "api-bind-address"))
+				assert.NotContains(t, containerPorts, "api")
+				assert.NotContains(t, svcPorts, "https")
+				assert.False(t, delegator, "no API, no delegation")
+			}
+			for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+				assert.NotContains(t, a, "--management-api-bind-address", "the deprecated flag is not rendered")
+			}
+			findings, err := invariants.Check(res.Objects, invariants.Expectation{Replicas: 3})
+			require.NoError(t, err)
+			assert.Empty(t, findings)
+		})
+	}
 }

@@ -2,6 +2,7 @@ package mgmtapi
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,14 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	// A certificate that cannot be served is the operator's mistake: say so
+	// at once, naming the address and the directory, before waiting for
+	// the cluster's authentication configuration.
+	if opts.CertDir != "" {
+		if _, err := tls.LoadX509KeyPair(filepath.Join(opts.CertDir, "tls.crt"), filepath.Join(opts.CertDir, "tls.key")); err != nil {
+			return nil, fmt.Errorf("api server on %s: certificate in %s: %w", opts.Listener.Addr(), opts.CertDir, err)
+		}
 	}
 	scheme, codecs, err := newScheme()
 	if err != nil {

@@ -84,7 +84,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	assert.Equal(t, ":8443", o.APIBindAddress)
 	assert.Equal(t, ":8081", o.HealthProbeBindAddress)
 	assert.Equal(t, ":8080", o.MetricsBindAddress)
-	assert.Empty(t, o.ManagementAPIBindAddress, "the management API is off by default")
+	assert.Empty(t, o.ManagementAPIBindAddress, "the deprecated address is unset: the API listens on --api-bind-address")
 	assert.NotEmpty(t, o.Identity, "outside a Pod: host name and a random suffix")
 }
 

@@ -85,7 +85,7 @@ func installPlatform(t testing.TB, replicas int, set ...string) *platform {
 		Kubeconfig: testCluster.Kubeconfig(),
 		Render: render.Options{Chart: "../../charts/primus", ReleaseName: release, Namespace: p.ns, Set: append([]string{
 			"replicaCount=" + strconv.Itoa(replicas),
-			"managementAPI.apiService.create=true",
+			"managementAPI.enabled=true",
 			"api.tlsSecretName=" + tlsSecret,
 			"leaderElection.leaseDuration=4s", "leaderElection.renewDeadline=3s", "leaderElection.retryPeriod=1s",
 			"shutdownDelaySeconds=2",

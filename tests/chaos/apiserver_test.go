@@ -58,7 +58,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 	})
 	_, err = set.Grow(ctx, 3, 90*time.Second)
 	require.NoError(t, err)
-	before, err := replica.WaitSingleLeader(ctx, set.Live(), token, 30*time.Second)
+	before, err := replica.WaitSingleLeaderOf(ctx, set.Live(), token, inst.Lease(), 30*time.Second)
 	require.NoError(t, err)
 	start := time.Now()
 
@@ -95,7 +95,7 @@ func TestAPIServerUnreachable(t *testing.T) {
 			require.NoError(t, err, "restart after %s exited", r.Name)
 		}
 	}
-	after, err := replica.WaitSingleLeader(ctx, set.Live(), token, 30*time.Second)
+	after, err := replica.WaitSingleLeaderOf(ctx, set.Live(), token, inst.Lease(), 30*time.Second)
 	require.NoError(t, err, "exactly one leader after the API server returned")
 	t.Logf("%s leads %s after the API server returned", after.Name, time.Since(resumed).Round(time.Millisecond))
 

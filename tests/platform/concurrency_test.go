@@ -57,7 +57,7 @@ func TestControllerConcurrency(t *testing.T) {
 			set := startSet(t, inst, "primus")
 			rs, err := set.Grow(ctx, 1, 90*time.Second)
 			require.NoError(t, err)
-			leader, err := replica.WaitSingleLeader(ctx, rs, token, 30*time.Second)
+			leader, err := replica.WaitSingleLeaderOf(ctx, rs, token, inst.Lease(), 30*time.Second)
 			require.NoError(t, err)
 			admin := adminClient(t)
 

@@ -74,7 +74,7 @@ func TestManagementAPIServesOnEveryReplica(t *testing.T) {
 	operator, err := inst.Token(ctx, "operator", time.Hour)
 	require.NoError(t, err)
 	require.NoError(t, inst.GrantProjects(ctx, "operator"))
-	leader, err := replica.WaitSingleLeader(ctx, all, operator, 30*time.Second)
+	leader, err := replica.WaitSingleLeaderOf(ctx, all, operator, inst.Lease(), 30*time.Second)
 	require.NoError(t, err)
 	standby := all[0]
 	if standby == leader {

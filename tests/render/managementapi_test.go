@@ -35,7 +35,7 @@ const testCA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 // the aggregator can trust (a caBundle for the Secret's certificate) or, on
 // request, one it does not verify; anything else is refused naming the key.
 func TestManagementAPIServiceTrust(t *testing.T) {
-	on := []string{"managementAPI.apiService.create=true"}
+	on := []string{"managementAPI.enabled=true"}
 	for _, tc := range []struct {
 		name    string
 		set     []string
@@ -65,11 +65,18 @@ func TestManagementAPIServiceTrust(t *testing.T) {
 			assert.Equal(t, int32(443), svc.Spec.Service.Port, "the Service's https port, the API's")
 		})
 	}
-	t.Run("not created by default", func(t *testing.T) {
+	t.Run("not registered by default", func(t *testing.T) {
 		assert.Empty(t, render.Find(renderChart(t).Objects, "APIService"))
 	})
-	t.Run("API off", func(t *testing.T) {
-		assert.Empty(t, render.Find(renderChart(t, "managementAPI.enabled=false", "managementAPI.apiService.create=true").Objects, "APIService"))
+	t.Run("not created", func(t *testing.T) {
+		assert.Empty(t, render.Find(renderChart(t, "managementAPI.enabled=true", "managementAPI.apiService.create=false").Objects, "APIService"))
+	})
+	t.Run("registering an API that is off", func(t *testing.T) {
+		assert.Contains(t, renderErr(t, "api.enabled=false", "managementAPI.enabled=true", "managementAPI.apiService.insecureSkipTLSVerify=true").Error(),
+			"managementAPI.enabled registers the API with the aggregator, and api.enabled=false turns the API off")
+	})
+	t.Run("auditing an API that is off", func(t *testing.T) {
+		assert.Contains(t, renderErr(t, "api.enabled=false", "managementAPI.audit.enabled=true").Error(), "managementAPI.audit.enabled audits the API's requests")
 	})
 }
 
@@ -111,7 +118,7 @@ func TestManagementMemberAccess(t *testing.T) {
 
 // TestAPIOnAndOff: by default every replica serves the API on api.port,
 // behind the Service's https port, with the RBAC delegated authentication
-// needs; managementAPI.enabled=false renders --api-bind-address=0 and no
+// needs; api.enabled=false renders --api-bind-address=0 and no
 // API port, binding or Service port, and hacheck's invariants still hold.
 func TestAPIOnAndOff(t *testing.T) {
 	for _, tc := range []struct {
@@ -121,7 +128,10 @@ func TestAPIOnAndOff(t *testing.T) {
 	}{
 		{name: "default", set: []string{"replicaCount=3"}, wantAPI: true},
 		{name: "another port", set: []string{"replicaCount=3", "api.port=9443"}, wantAPI: true},
-		{name: "off", set: []string{"replicaCount=3", "managementAPI.enabled=false"}},
+		// helm upgrade --reuse-values from the chart that served the JSON
+		// API on api.port keeps that chart's defaults: the API stays on.
+		{name: "values of the previous chart", set: []string{"replicaCount=3", "managementAPI.enabled=false", "managementAPI.port=8444", "managementAPI.apiService.create=true"}, wantAPI: true},
+		{name: "off", set: []string{"replicaCount=3", "api.enabled=false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := renderChart(t, tc.set...)

@@ -55,10 +55,18 @@ verify, which excludes any CA (the aggregator refuses both).
 {{- define "primus.validateManagementAPI" -}}
 {{- $mgmt := .Values.managementAPI | default dict }}
 {{- $apiService := dig "apiService" dict $mgmt }}
+{{- if not (dig "enabled" true (.Values.api | default dict)) }}
+{{- if dig "enabled" false $mgmt }}
+{{- fail "managementAPI.enabled registers the API with the aggregator, and api.enabled=false turns the API off: set one of them" }}
+{{- end }}
+{{- if dig "audit" "enabled" false $mgmt }}
+{{- fail "managementAPI.audit.enabled audits the API's requests, and api.enabled=false turns the API off: set one of them" }}
+{{- end }}
+{{- end }}
 {{- if and (dig "insecureSkipTLSVerify" false $apiService) (or (dig "caBundle" "" $apiService) (hasKey (dig "annotations" dict $apiService) "cert-manager.io/inject-ca-from")) }}
 {{- fail "managementAPI.apiService.insecureSkipTLSVerify and managementAPI.apiService.caBundle (or its cert-manager.io/inject-ca-from annotation): set one of them, the aggregator refuses an APIService with both" }}
 {{- end }}
-{{- if and (dig "enabled" true $mgmt) (dig "create" false $apiService) (not (dig "insecureSkipTLSVerify" false $apiService)) }}
+{{- if and (dig "enabled" true (.Values.api | default dict)) (dig "enabled" false $mgmt) (dig "create" true $apiService) (not (dig "insecureSkipTLSVerify" false $apiService)) }}
 {{- if not (dig "tlsSecretName" "" (.Values.api | default dict)) }}
 {{- fail "managementAPI.apiService.create needs api.tlsSecretName: the aggregator verifies the replicas' certificate, so they must all serve one from a Secret (or, on a development cluster only, managementAPI.apiService.insecureSkipTLSVerify=true)" }}
 {{- end }}

@@ -61,6 +61,14 @@ func (f *forwarder) For(ctx context.Context, name string) (verify.ReplicaClient,
 	if err != nil {
 		return nil, err
 	}
+	if api == 0 {
+		// The API is off (--api-bind-address=0): only the metrics answer.
+		local, err := f.forward(ctx, pod, metrics)
+		if err != nil {
+			return nil, fmt.Errorf("port-forward to Pod %s: %w", name, err)
+		}
+		return replica.Remote(name, "", "", fmt.Sprintf("http://127.0.0.1:%d", local[0])), nil
+	}
 	local, err := f.forward(ctx, pod, api, metrics)
 	if err != nil {
 		return nil, fmt.Errorf("port-forward to Pod %s: %w", name, err)
@@ -84,7 +92,7 @@ func (f *forwarder) Close() {
 }
 
 // replicaPorts are the container ports named api and metrics of the
-// workload's container.
+// workload's container; api is 0 when the chart turns the API off.
 func replicaPorts(pod *corev1.Pod) (api, metrics int32, err error) {
 	for _, c := range pod.Spec.Containers {
 		for _, p := range c.Ports {
@@ -96,8 +104,8 @@ func replicaPorts(pod *corev1.Pod) (api, metrics int32, err error) {
 			}
 		}
 	}
-	if api == 0 || metrics == 0 {
-		return 0, 0, fmt.Errorf("Pod %s has no container ports named api and metrics", pod.Name)
+	if metrics == 0 {
+		return 0, 0, fmt.Errorf("Pod %s has no container port named metrics", pod.Name)
 	}
 	return api, metrics, nil
 }

@@ -32,9 +32,9 @@ type Request struct {
 	Process Process `json:"process"`
 	// UserAgent is the request's User-Agent.
 	UserAgent string `json:"userAgent"`
-	// Component is what follows the process in the user agent: "api" for
-	// the API server's requests, "" for the manager's (election and
-	// controllers).
+	// Component is what follows the process in the user agent:
+	// "management-api" for the API server's requests, "leader-election"
+	// for the Lease client's, "" for the manager's (the controllers).
 	Component string `json:"component,omitempty"`
 	Verb      string `json:"verb"`
 	// Resource is resource[/subresource]; Namespace and Name the object.

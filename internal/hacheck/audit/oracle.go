@@ -73,7 +73,8 @@ func isWrite(verb string) bool {
 
 // IsControllerWrite reports whether r is a successful controller write by
 // a primus process. Project writes of the replicas' API servers (their
-// user agent ends in "api") are the callers', not the controller's.
+// user agent ends in "management-api") are the callers', not the
+// controller's.
 func IsControllerWrite(r Request) bool {
 	return r.IsPrimus() && r.Component == "" && r.Succeeded() && isWrite(r.Verb) && slices.Contains(controllerResources, r.Resource)
 }

@@ -76,7 +76,7 @@ func Attach(ctx context.Context, opts AttachOptions) (_ *Session, err error) {
 	if err := r.inst.GrantProjects(ctx, clientAccount); err != nil {
 		return nil, err
 	}
-	leader, err := replica.WaitSingleLeader(ctx, r.fleet.Live(), r.token, r.settleTimeout())
+	leader, err := replica.WaitSingleLeaderOf(ctx, r.fleet.Live(), r.token, r.inst.Lease(), r.settleTimeout())
 	if err != nil {
 		return nil, fmt.Errorf("failover: %w", err)
 	}

@@ -23,7 +23,7 @@ import (
 func (r *runner) round(ctx context.Context, n int, mode Mode) (round Round, settled bool, err error) {
 	round = Round{Number: n, Mode: mode}
 	start := time.Now()
-	old, err := replica.WaitSingleLeader(ctx, r.fleet.Live(), r.token, r.settleTimeout())
+	old, err := replica.WaitSingleLeaderOf(ctx, r.fleet.Live(), r.token, r.inst.Lease(), r.settleTimeout())
 	if err != nil {
 		return round, false, err
 	}
@@ -86,7 +86,7 @@ func (r *runner) restore(ctx context.Context, round *Round) (bool, error) {
 	if err != nil || !restored {
 		return false, err
 	}
-	_, err = replica.WaitSingleLeader(ctx, r.fleet.Live(), r.token, r.settleTimeout())
+	_, err = replica.WaitSingleLeaderOf(ctx, r.fleet.Live(), r.token, r.inst.Lease(), r.settleTimeout())
 	return err == nil, ctx.Err()
 }
 

@@ -299,7 +299,7 @@ func (r *runner) setUp(ctx context.Context) error {
 	if _, err := r.set.Grow(ctx, Replicas, 2*time.Minute); err != nil {
 		return err
 	}
-	leader, err := replica.WaitSingleLeader(ctx, r.fleet.Live(), r.token, r.settleTimeout())
+	leader, err := replica.WaitSingleLeaderOf(ctx, r.fleet.Live(), r.token, r.inst.Lease(), r.settleTimeout())
 	if err != nil {
 		return err
 	}

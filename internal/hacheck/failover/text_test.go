@@ -28,7 +28,7 @@ func sampleReport() *Report {
 		{Number: 2, Mode: Graceful, OldHolder: "primus-2", NewHolder: "primus-3", LeaseTransitions: 2,
 			TimeToLeader: d(2.402), TimeToReconcile: d(2.6), Project: "failover-abcde-2-graceful",
 			API: replica.ProbeResult{Calls: 19, Failures: []replica.ProbeFailure{
-				{Time: at(61.5), Replica: "primus-1", Error: "Get \"https://127.0.0.1:40123/api/v1/projects\":\n context deadline exceeded"},
+				{Time: at(61.5), Replica: "primus-1", Error: "Get \"https://127.0.0.1:40123/apis/management.primus.dev/v1alpha1/projects\":\n context deadline exceeded"},
 			}}, Replacements: []string{"primus-4"}},
 		{Number: 3, Mode: Pause, OldHolder: "primus-3", NewHolder: "primus-1", LeaseTransitions: 3,
 			TimeToLeader: d(4.935), TimeToReconcile: d(5.105), Project: "failover-abcde-3-pause",

@@ -154,6 +154,11 @@ func (r *electionReader) container(namespace string, c corev1.Container) LeaderE
 	le := LeaderElection{Container: c.Name, LeaseNamespace: namespace, State: ElectionUnknown}
 	if known {
 		le.Controller, le.ServesAPI, le.Known = entry.Name, entry.ServesAPI, true
+		if entry.APIAddressFlag != "" {
+			if s, ok := read([]string{entry.APIAddressFlag}); ok && s.value == "0" {
+				le.ServesAPI = false // the API is turned off
+			}
+		}
 	}
 
 	enable, hasEnable := readSwitch(dialect.Enable)

@@ -26,6 +26,7 @@ import (
 	"github.com/primus-dev/primus/internal/hacheck/invariants"
 	"github.com/primus-dev/primus/internal/hacheck/render"
 	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
+	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
 // installKinds are the chart objects Install applies: what the replicas
@@ -320,6 +321,16 @@ func (i *Installation) ReplicaConfig(binary, kubeconfig, dir string) (Config, er
 
 // Kube returns the admin clientset the installation uses.
 func (i *Installation) Kube() kubernetes.Interface { return i.kube }
+
+// Lease reads the Lease the release's replicas elect on, as each replica
+// reads it (leader.Reader, with no identity of its own), for
+// SingleLeaderOf; nil when the release elects no leader.
+func (i *Installation) Lease() *leader.Reader {
+	if i == nil || !i.LeaderElection.Enabled {
+		return nil
+	}
+	return &leader.Reader{Kube: i.kube, Namespace: i.LeaderElection.LeaseNamespace, Name: i.LeaderElection.LeaseName}
+}
 
 // onClose registers f to run at Close.
 func (i *Installation) onClose(f func(context.Context) error) {

@@ -68,7 +68,7 @@ func (p *Prober) run(ctx context.Context) {
 func (p *Prober) probe(ctx context.Context, r *Replica) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if !r.served.Load() || r.down || r.Exited() {
+	if !r.served.Load() || r.down || r.Exited() || r.API == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

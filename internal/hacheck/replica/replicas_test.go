@@ -112,7 +112,7 @@ func TestBindFlag(t *testing.T) {
 	}{
 		{name: "loopback, port from the kernel", flag: "--api-bind-address", want: "--api-bind-address=127.0.0.1:0"},
 		{name: "pod IP keeps the container port", host: "198.18.0.2", flag: "--api-bind-address", want: "--api-bind-address=198.18.0.2:8443"},
-		{name: "pod IP, management port", host: "198.18.0.2", flag: "--management-api-bind-address", want: "--management-api-bind-address=198.18.0.2:8444"},
+		{name: "pod IP, another flag's port", host: "198.18.0.2", flag: "--management-api-bind-address", want: "--management-api-bind-address=198.18.0.2:8444"},
 		{name: "pod IP, flag without a port", host: "198.18.0.2", flag: "--metrics-bind-address", want: "--metrics-bind-address=198.18.0.2:0"},
 		{name: "pod IP, flag absent", host: "198.18.0.2", flag: "--health-probe-bind-address", want: "--health-probe-bind-address=198.18.0.2:0"},
 	}

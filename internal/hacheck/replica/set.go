@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/primus-dev/primus/internal/platform/leader"
 )
 
 // Set is a group of replicas sharing one Config, named prefix-0,
@@ -109,8 +111,8 @@ func WaitReady(ctx context.Context, rs []*Replica, timeout time.Duration) error 
 }
 
 // SingleLeader checks, once, that every replica of rs that still runs
-// answers an authenticated list of Projects through its API (with token)
-// and that exactly one of them reports leading through its primus_leader
+// answers an authenticated list of Projects through its API (with token;
+// a replica whose API is off is not asked) and that exactly one of them reports leading through its primus_leader
 // gauge, the others 0. It returns that one, or an error saying what does
 // not hold yet. The gauge is set when the elector starts leading (after it
 // took the Lease) and cleared when it stops, so it names the replica whose
@@ -122,7 +124,9 @@ func SingleLeader(ctx context.Context, rs []*Replica, token string) (*Replica, e
 	}
 	var leading []*Replica
 	for _, r := range rs {
-		if err := r.ServesAPI(ctx, token); err != nil {
+		if r.API == "" {
+			// --api-bind-address=0: only the gauge can be asked.
+		} else if err := r.ServesAPI(ctx, token); err != nil {
 			return nil, err
 		}
 		g, err := r.LeaderGauge(ctx)
@@ -147,12 +151,41 @@ func SingleLeader(ctx context.Context, rs []*Replica, token string) (*Replica, e
 	return leading[0], nil
 }
 
+// SingleLeaderOf is SingleLeader, and also checks, through lease (the
+// Lease the replicas elect on, read as every replica reads it), that the
+// Lease has a live holder and that it is the leader's Pod
+// (leader.HolderPod): the one that reports leading is the one the Lease
+// names, not a leader that lost the Lease and has not noticed yet.
+func SingleLeaderOf(ctx context.Context, rs []*Replica, token string, lease *leader.Reader) (*Replica, error) {
+	holder, err := SingleLeader(ctx, rs, token)
+	if err != nil || lease == nil {
+		return holder, err
+	}
+	st, err := lease.Leader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.Holder == "" || st.Expired:
+		return nil, fmt.Errorf("%s reports leading, but Lease %s has no live holder (holder %q, expired %v)", holder.Name, st.Lease, st.Holder, st.Expired)
+	case st.HolderPod != holder.Name:
+		return nil, fmt.Errorf("%s reports leading, but Lease %s names %s", holder.Name, st.Lease, st.HolderPod)
+	}
+	return holder, nil
+}
+
 // WaitSingleLeader polls SingleLeader until it holds or timeout passes.
 func WaitSingleLeader(ctx context.Context, rs []*Replica, token string, timeout time.Duration) (*Replica, error) {
+	return WaitSingleLeaderOf(ctx, rs, token, nil, timeout)
+}
+
+// WaitSingleLeaderOf polls SingleLeaderOf until it holds or timeout
+// passes; a nil lease skips the Lease's check.
+func WaitSingleLeaderOf(ctx context.Context, rs []*Replica, token string, lease *leader.Reader, timeout time.Duration) (*Replica, error) {
 	var holder *Replica
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		holder, last = SingleLeader(ctx, rs, token)
+		holder, last = SingleLeaderOf(ctx, rs, token, lease)
 		return last == nil, nil
 	})
 	if err != nil {

@@ -212,16 +212,38 @@ func runsPrimus(d *appsv1.Deployment) bool {
 	return false
 }
 
-// servesAPI reports whether d's primus container serves the API: its
-// --api-bind-address is not 0.
+// servesAPI reports whether d's primus container serves the API: the
+// address it listens on (the deprecated --management-api-bind-address when
+// set, else --api-bind-address) is not 0.
 func servesAPI(d *appsv1.Deployment) bool {
 	for _, c := range d.Spec.Template.Spec.Containers {
 		args := append(append([]string{}, c.Command...), c.Args...)
-		if slices.Contains(args, "--api-bind-address=0") {
+		addr, ok := lastArg(args, "--management-api-bind-address")
+		if !ok || addr == "" {
+			addr, _ = lastArg(args, "--api-bind-address")
+		}
+		if addr == "0" {
 			return false
 		}
 	}
 	return true
+}
+
+// lastArg returns the value of the last --flag=value or --flag value in
+// args, as the binary's flag parser reads it.
+func lastArg(args []string, flag string) (string, bool) {
+	value, found := "", false
+	for i, a := range args {
+		name, v, hasValue := strings.Cut(a, "=")
+		if name != flag {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			v = args[i+1]
+		}
+		value, found = v, true
+	}
+	return value, found
 }
 
 // checkHolder: the Lease has a holder, and it is a Running, Ready Pod of

@@ -146,6 +146,25 @@ func TestLeadershipChecksOfOtherWorkloads(t *testing.T) {
 	assert.Equal(t, []string{CheckLeader, CheckLeaseRenewed, CheckNonLeaders}, ids, "the Lease tells who leads; only primus replicas can be asked")
 }
 
+func TestServesAPI(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--api-bind-address=:8443"}, true},
+		{[]string{"--api-bind-address=0"}, false},
+		{[]string{"--api-bind-address", "0"}, false},
+		{[]string{"--api-bind-address=:8443", "--api-bind-address=0"}, false},
+		{[]string{"--api-bind-address=0", "--management-api-bind-address=:8444"}, true},
+		{[]string{"--api-bind-address=:8443", "--management-api-bind-address", "0"}, false},
+		{nil, true},
+	} {
+		d := primusDeployment()
+		d.Spec.Template.Spec.Containers[0].Args = tc.args
+		assert.Equal(t, tc.want, servesAPI(d), "%v", tc.args)
+	}
+}
+
 func TestLeadershipChecksWithTheAPIOff(t *testing.T) {
 	d := primusDeployment()
 	d.Spec.Template.Spec.Containers[0].Args = []string{"--leader-elect=true", "--api-bind-address=0", "--metrics-bind-address=:8080"}

@@ -13,7 +13,7 @@
 // Authentication and authorization are delegated to the cluster by the
 // library (TokenReview for bearer tokens, the aggregator's front-proxy
 // headers when the cluster publishes them, SubjectAccessReview), with the
-// library's caches. It is not for the controllers, which stay leader-only
-// (internal/platform/controller), nor for the older JSON API
-// (internal/platform/api).
+// library's caches. It is the platform's only API, served on
+// --api-bind-address by every replica; it is not for the controllers,
+// which stay leader-only (internal/platform/controller).
 package mgmtapi

@@ -130,7 +130,8 @@ func TestAPIOnAndOff(t *testing.T) {
 		{name: "another port", set: []string{"replicaCount=3", "api.port=9443"}, wantAPI: true},
 		// helm upgrade --reuse-values from the chart that served the JSON
 		// API on api.port keeps that chart's defaults: the API stays on.
-		{name: "values of the previous chart", set: []string{"replicaCount=3", "managementAPI.enabled=false", "managementAPI.port=8444", "managementAPI.apiService.create=true"}, wantAPI: true},
+		// (api.enabled=null deletes the key, which that chart did not have).
+		{name: "values of the previous chart", set: []string{"replicaCount=3", "api.enabled=null", "managementAPI.enabled=false", "managementAPI.port=8444", "managementAPI.apiService.create=true"}, wantAPI: true},
 		{name: "off", set: []string{"replicaCount=3", "api.enabled=false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

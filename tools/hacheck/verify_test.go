@@ -105,6 +105,26 @@ func TestVerifyNamesTheLeader(t *testing.T) {
 	assert.Regexp(t, `(?m)^leader +ok +primus-[a-z0-9]+-[a-z0-9]+ \(renewed [0-9.]+m?s ago, [0-9]+ transitions\)`, stdout)
 }
 
+// TestVerifyWithTheAPIOff: with api.enabled=false the replicas serve no
+// API and run the controllers only; verify starts them, reports no
+// replicas-api check (nothing to ask) and every other live check holds.
+func TestVerifyWithTheAPIOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded cluster; skipped with -short")
+	}
+	code, stdout, stderr := hacheck("verify", chart, "--set", "replicaCount=2", "--set", "api.enabled=false", "--output", "json")
+	require.Equal(t, 0, code, "stderr:\n%s\nstdout:\n%s", stderr, stdout)
+	var res action.VerifyResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
+	var ids []string
+	for _, c := range res.Report.Checks {
+		ids = append(ids, c.ID)
+		assert.True(t, c.Passed, "%s: %s", c.ID, c.Message)
+	}
+	assert.NotContains(t, ids, verify.CheckReplicasAPI)
+	assert.Contains(t, ids, verify.CheckLeadingMetric, "the replicas are still asked whether they lead")
+}
+
 // TestVerifyFailover runs the README's main job with --failover on the
 // embedded cluster: exit 0, and the JSON report has a crash round and a
 // graceful round, each with a new leader within its bound and the Project

@@ -303,6 +303,9 @@ func (r *runner) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if leader.API == "" {
+		return errors.New("failover writes each round's Project through the replicas' API, which this release turns off (--api-bind-address=0; chart: api.enabled=false)")
+	}
 	r.prog.Step("%s leads", leader.Name)
 	return nil
 }

@@ -106,7 +106,7 @@ func Start(ctx context.Context, cfg Config, name string) (*Replica, error) {
 		logFile.Close()
 		close(r.exited)
 	}()
-	a, err := r.waitAddresses(ctx, addrFile)
+	a, err := r.waitAddresses(ctx, addrFile, apiFlag == apiAddressFlag+"=0")
 	if err != nil {
 		_ = r.Close(context.WithoutCancel(ctx))
 		return nil, err
@@ -130,8 +130,9 @@ type addresses struct {
 const addressPoll = 5 * time.Millisecond
 
 // waitAddresses waits until the process has written path, exited, or ctx
-// ended.
-func (r *Replica) waitAddresses(ctx context.Context, path string) (addresses, error) {
+// ended. apiOff: the process serves no API, so the file has no api
+// address.
+func (r *Replica) waitAddresses(ctx context.Context, path string, apiOff bool) (addresses, error) {
 	tick := time.NewTicker(addressPoll)
 	defer tick.Stop()
 	for {
@@ -140,7 +141,7 @@ func (r *Replica) waitAddresses(ctx context.Context, path string) (addresses, er
 			if err := json.Unmarshal(b, &a); err != nil {
 				return a, fmt.Errorf("start %s: addresses file %s: %w", r.Name, path, err)
 			}
-			if a.API == "" || a.Health == "" || a.Metrics == "" {
+			if (a.API == "") != apiOff || a.Health == "" || a.Metrics == "" {
 				return a, fmt.Errorf("start %s: addresses file %s lacks an address: %s", r.Name, path, b)
 			}
 			return a, nil

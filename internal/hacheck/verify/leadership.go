@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/primus-dev/primus/internal/hacheck/invariants"
-	hacheckreplica "github.com/primus-dev/primus/internal/hacheck/replica"
 	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 	"github.com/primus-dev/primus/internal/platform/leader"
 )
@@ -219,15 +218,34 @@ func runsPrimus(d *appsv1.Deployment) bool {
 func servesAPI(d *appsv1.Deployment) bool {
 	for _, c := range d.Spec.Template.Spec.Containers {
 		args := append(append([]string{}, c.Command...), c.Args...)
-		addr, ok := hacheckreplica.ArgValue(args, "--management-api-bind-address")
+		addr, ok := argValue(args, "--management-api-bind-address")
 		if !ok || addr == "" {
-			addr, _ = hacheckreplica.ArgValue(args, "--api-bind-address")
+			addr, _ = argValue(args, "--api-bind-address")
 		}
 		if addr == "0" {
 			return false
 		}
 	}
 	return true
+}
+
+// argValue returns the value of the last --flag=value or --flag value in
+// args, as the binary's flag parser reads it. (replica.ArgValue does the
+// same; verify does not import replica, which would pull the embedded
+// cluster's packages into pkg/hacheck's imports.)
+func argValue(args []string, flag string) (string, bool) {
+	value, found := "", false
+	for i, a := range args {
+		name, v, hasValue := strings.Cut(a, "=")
+		if name != flag {
+			continue
+		}
+		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			v = args[i+1]
+		}
+		value, found = v, true
+	}
+	return value, found
 }
 
 // checkHolder: the Lease has a holder, and it is a Running, Ready Pod of

@@ -40,11 +40,12 @@ type Addresses struct {
 // On error nothing stays bound.
 func bindListeners(o Options) (*listeners, error) {
 	var ls listeners
+	apiAddr, apiFlag := o.apiAddress()
 	for _, b := range []struct {
 		flag, addr string
 		dst        *net.Listener
 	}{
-		{apiFlag(o), o.apiAddress(), &ls.api},
+		{apiFlag, apiAddr, &ls.api},
 		{"--health-probe-bind-address", o.HealthProbeBindAddress, &ls.health},
 		{"--metrics-bind-address", o.MetricsBindAddress, &ls.metrics},
 	} {
@@ -59,14 +60,6 @@ func bindListeners(o Options) (*listeners, error) {
 		*b.dst = l
 	}
 	return &ls, nil
-}
-
-// apiFlag names the flag the API's address came from, for errors.
-func apiFlag(o Options) string {
-	if o.ManagementAPIBindAddress != "" {
-		return "--management-api-bind-address"
-	}
-	return "--api-bind-address"
 }
 
 // close closes every bound listener (the servers close theirs on stop;

@@ -3,11 +3,10 @@ package platform
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"time"
-
 	"log/slog"
 	"net"
+	"net/http"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"

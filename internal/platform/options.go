@@ -85,13 +85,14 @@ type Options struct {
 	Log *slog.Logger
 }
 
-// apiAddress is the address the API listens on: the deprecated
-// --management-api-bind-address when set, else --api-bind-address.
-func (o Options) apiAddress() string {
+// apiAddress is the address the API listens on, and the flag it came
+// from: the deprecated --management-api-bind-address when set, else
+// --api-bind-address.
+func (o Options) apiAddress() (addr, flag string) {
 	if o.ManagementAPIBindAddress != "" {
-		return o.ManagementAPIBindAddress
+		return o.ManagementAPIBindAddress, "--management-api-bind-address"
 	}
-	return o.APIBindAddress
+	return o.APIBindAddress, "--api-bind-address"
 }
 
 // DefaultShutdownTimeout leaves room within the chart's default 30 s
@@ -119,7 +120,7 @@ func (o Options) Validate() error {
 		}
 	}
 	if o.ManagementAPIAuditPolicyFile != "" {
-		if o.apiAddress() == "0" {
+		if addr, _ := o.apiAddress(); addr == "0" {
 			return errors.New("--management-api-audit-policy-file needs the API: --api-bind-address is 0")
 		}
 		if _, err := os.Stat(o.ManagementAPIAuditPolicyFile); err != nil {

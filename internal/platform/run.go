@@ -170,7 +170,7 @@ func Run(ctx context.Context, o Options) error {
 		lock.SetEventRecorder(mgr.GetEventRecorderFor(o.Identity))
 	}
 	probes := newProbes()
-	if err := addComponents(ctx, log, mgr, kube, cfg, scheme, o, leaderMetrics, lock, onStale, probes); err != nil {
+	if err := addComponents(ctx, log, mgr, kube, scheme, o, leaderMetrics, lock, onStale, probes); err != nil {
 		return err
 	}
 	srv, err := newAPI(log, cfg, scheme, mgr.GetRESTMapper(), o, ls.api)
@@ -210,8 +210,9 @@ func Run(ctx context.Context, o Options) error {
 		}()
 	}
 
+	apiAddr, _ := o.apiAddress()
 	log.Info("primus starting", "leader-elect", o.LeaderElect,
-		"lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID, "api", o.apiAddress())
+		"lease", o.LeaderElectionNamespace+"/"+o.LeaderElectionID, "api", apiAddr)
 	err = mgr.Start(ctx)
 	if err != nil {
 		cancelAPI()
@@ -356,7 +357,7 @@ func newManager(cfg *rest.Config, scheme *runtime.Scheme, logger logr.Logger, o 
 // addComponents adds the health checks, the controller and the
 // deletion-cost marker to mgr.
 func addComponents(ctx context.Context, log *slog.Logger, mgr manager.Manager, kube kubernetes.Interface,
-	cfg *rest.Config, scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func(),
+	scheme *runtime.Scheme, o Options, leaderMetrics *leader.Metrics, lock *leader.Lock, onStale func(),
 	probes *probes) error {
 	probes.addHealthz("ping", healthz.Ping)
 

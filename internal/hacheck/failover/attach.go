@@ -81,7 +81,7 @@ func Attach(ctx context.Context, opts AttachOptions) (_ *Session, err error) {
 		return nil, fmt.Errorf("failover: %w", err)
 	}
 	if leader.API == "" {
-		return nil, errors.New("failover: failover writes each round's Project through the replicas' API, which this release turns off (--api-bind-address=0; chart: api.enabled=false)")
+		return nil, fmt.Errorf("failover: %w", errAPIOff)
 	}
 	r.prog.Step("failover rounds on %d replicas, %s leads (lease %s, renew deadline %s, retry period %s)", r.fleet.Size(), leader.Name,
 		r.timings.LeaseDuration, r.timings.RenewDeadline, r.timings.RetryPeriod)

@@ -304,11 +304,14 @@ func (r *runner) setUp(ctx context.Context) error {
 		return err
 	}
 	if leader.API == "" {
-		return errors.New("failover writes each round's Project through the replicas' API, which this release turns off (--api-bind-address=0; chart: api.enabled=false)")
+		return errAPIOff
 	}
 	r.prog.Step("%s leads", leader.Name)
 	return nil
 }
+
+// errAPIOff refuses rounds on replicas that serve no API.
+var errAPIOff = errors.New("failover writes each round's Project through the replicas' API, which this release turns off (--api-bind-address=0; chart: api.enabled=false)")
 
 // settleTimeout bounds the wait for a single leader.
 func (r *runner) settleTimeout() time.Duration {

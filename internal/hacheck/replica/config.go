@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/primus-dev/primus/internal/hacheck/invariants"
 )
 
 // Config is what every replica of a Set shares.
@@ -91,20 +93,10 @@ func FromDeployment(d *appsv1.Deployment, container string) (args, env []string,
 }
 
 // ArgValue returns the value of --flag=value (or --flag value) in args,
-// the last one when the flag repeats, as the binary's flag parser reads it.
+// the last one when the flag repeats, as the binary's flag parser reads it
+// (invariants.ArgValue).
 func ArgValue(args []string, flag string) (string, bool) {
-	value, found := "", false
-	for i, arg := range args {
-		name, v, hasValue := strings.Cut(arg, "=")
-		if name != flag {
-			continue
-		}
-		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-			v = args[i+1]
-		}
-		value, found = v, true
-	}
-	return value, found
+	return invariants.ArgValue(args, flag)
 }
 
 // withoutFlags drops every --flag=value (and --flag value) of args whose

@@ -75,9 +75,10 @@ func Start(ctx context.Context, cfg Config, name string) (*Replica, error) {
 	// never be given the same one.
 	addrFile := filepath.Join(cfg.Dir, name+".addresses.json")
 	_ = os.Remove(addrFile)
+	apiOff := false
 	apiFlag := cfg.bindFlag(apiAddressFlag)
 	if v, _ := ArgValue(cfg.Args, apiAddressFlag); v == "0" {
-		apiFlag = apiAddressFlag + "=0" // the API is off, as in the Pod
+		apiOff, apiFlag = true, apiAddressFlag+"=0" // the API is off, as in the Pod
 	}
 	args := append(withoutFlags(cfg.Args, addressFlags),
 		"--kubeconfig="+cfg.Kubeconfig,
@@ -106,7 +107,7 @@ func Start(ctx context.Context, cfg Config, name string) (*Replica, error) {
 		logFile.Close()
 		close(r.exited)
 	}()
-	a, err := r.waitAddresses(ctx, addrFile, apiFlag == apiAddressFlag+"=0")
+	a, err := r.waitAddresses(ctx, addrFile, apiOff)
 	if err != nil {
 		_ = r.Close(context.WithoutCancel(ctx))
 		return nil, err

@@ -112,8 +112,8 @@ func WaitReady(ctx context.Context, rs []*Replica, timeout time.Duration) error 
 
 // SingleLeader checks, once, that every replica of rs that still runs
 // answers an authenticated list of Projects through its API (with token;
-// a replica whose API is off is not asked) and that exactly one of them reports leading through its primus_leader
-// gauge, the others 0. It returns that one, or an error saying what does
+// a replica whose API is off is not asked) and that exactly one of them
+// reports leading through its primus_leader gauge, the others 0. It returns that one, or an error saying what does
 // not hold yet. The gauge is set when the elector starts leading (after it
 // took the Lease) and cleared when it stops, so it names the replica whose
 // controllers run.
@@ -124,10 +124,10 @@ func SingleLeader(ctx context.Context, rs []*Replica, token string) (*Replica, e
 	}
 	var leading []*Replica
 	for _, r := range rs {
-		if r.API == "" {
-			// --api-bind-address=0: only the gauge can be asked.
-		} else if err := r.ServesAPI(ctx, token); err != nil {
-			return nil, err
+		if r.API != "" { // --api-bind-address=0: only the gauge can be asked
+			if err := r.ServesAPI(ctx, token); err != nil {
+				return nil, err
+			}
 		}
 		g, err := r.LeaderGauge(ctx)
 		if err != nil {

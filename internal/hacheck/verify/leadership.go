@@ -181,12 +181,7 @@ func checkLeadership(ctx context.Context, client kubernetes.Interface, r *Report
 	}
 	out := []Check{checkHolder(r, le, h, holderPod), checkRenewed(o, le)}
 	if runsPrimus(d) {
-		for _, c := range checkReplicas(ctx, r, holderPod, opts) {
-			if c.ID == CheckReplicasAPI && !servesAPI(d) {
-				continue // --api-bind-address=0: the replicas serve no API to ask
-			}
-			out = append(out, c)
-		}
+		out = append(out, checkReplicas(ctx, r, holderPod, servesAPI(d), opts)...)
 	}
 	out = append(out, checkNonLeaders(r, holderPod))
 	// checkReplicas returns the API check and the metric check; keep the
@@ -218,34 +213,15 @@ func runsPrimus(d *appsv1.Deployment) bool {
 func servesAPI(d *appsv1.Deployment) bool {
 	for _, c := range d.Spec.Template.Spec.Containers {
 		args := append(append([]string{}, c.Command...), c.Args...)
-		addr, ok := argValue(args, "--management-api-bind-address")
+		addr, ok := invariants.ArgValue(args, "--management-api-bind-address")
 		if !ok || addr == "" {
-			addr, _ = argValue(args, "--api-bind-address")
+			addr, _ = invariants.ArgValue(args, "--api-bind-address")
 		}
 		if addr == "0" {
 			return false
 		}
 	}
 	return true
-}
-
-// argValue returns the value of the last --flag=value or --flag value in
-// args, as the binary's flag parser reads it. (replica.ArgValue does the
-// same; verify does not import replica, which would pull the embedded
-// cluster's packages into pkg/hacheck's imports.)
-func argValue(args []string, flag string) (string, bool) {
-	value, found := "", false
-	for i, a := range args {
-		name, v, hasValue := strings.Cut(a, "=")
-		if name != flag {
-			continue
-		}
-		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-			v = args[i+1]
-		}
-		value, found = v, true
-	}
-	return value, found
 }
 
 // checkHolder: the Lease has a holder, and it is a Running, Ready Pod of
@@ -331,19 +307,29 @@ type replicaAnswer struct {
 
 // checkReplicas asks every replica process, at once, for a list of
 // Projects through its authenticated API and whether it leads through
-// primus_leader.
-func checkReplicas(ctx context.Context, r *Report, holderPod string, opts Options) []Check {
+// primus_leader. With apiOn false (--api-bind-address=0) there is no API to
+// ask: it asks for no token and returns the metric check only.
+func checkReplicas(ctx context.Context, r *Report, holderPod string, apiOn bool, opts Options) []Check {
 	api, metric := Check{ID: CheckReplicasAPI}, Check{ID: CheckLeadingMetric}
+	checks := func() []Check {
+		if !apiOn {
+			return []Check{metric}
+		}
+		return []Check{api, metric}
+	}
 	if opts.Replicas == nil {
 		api.Message = "no way to reach the replica processes from here"
 		metric.Message = api.Message
-		return []Check{api, metric}
+		return checks()
 	}
-	token, err := opts.Replicas.Token(ctx)
-	if err != nil {
-		api.Message = fmt.Sprintf("token for the replicas' API: %v", err)
-		metric.Message = api.Message
-		return []Check{api, metric}
+	var token string
+	if apiOn {
+		var err error
+		if token, err = opts.Replicas.Token(ctx); err != nil {
+			api.Message = fmt.Sprintf("token for the replicas' API: %v", err)
+			metric.Message = api.Message
+			return checks()
+		}
 	}
 	answers := make([]replicaAnswer, len(r.Pods))
 	var wg sync.WaitGroup
@@ -358,14 +344,20 @@ func checkReplicas(ctx context.Context, r *Report, holderPod string, opts Option
 			}
 			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()
-			a.apiErr = rc.ServesAPI(cctx, token)
+			if apiOn {
+				a.apiErr = rc.ServesAPI(cctx, token)
+			}
 			a.gauge, a.gErr = rc.LeaderGauge(cctx)
 			a.gaugeOK = a.gErr == nil
 			answers[i] = a
 		})
 	}
 	wg.Wait()
-	return []Check{judgeAPI(answers), judgeMetric(answers, holderPod)}
+	metric = judgeMetric(answers, holderPod)
+	if !apiOn {
+		return []Check{metric}
+	}
+	return []Check{judgeAPI(answers), metric}
 }
 
 func judgeAPI(answers []replicaAnswer) Check {

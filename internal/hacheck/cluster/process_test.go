@@ -5,6 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/prometheus/procfs"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -27,6 +30,13 @@ func TestProcessAlive(t *testing.T) {
 	t.Cleanup(func() { _ = other.Process.Kill(); _ = other.Wait() })
 	exited := exec.Command("true")
 	require.NoError(t, exited.Run())
+	// cmd.Start returns once execve has closed the close-on-exec pipe,
+	// which is before the kernel has set up the new program's arguments:
+	// until then /proc/PID/cmdline reads empty, the same as an exiting
+	// process's, which processAlive counts as alive.
+	for _, cmd := range []*exec.Cmd{ours, other} {
+		waitForCmdline(t, cmd.Process.Pid)
+	}
 
 	cases := []struct {
 		name string
@@ -44,4 +54,17 @@ func TestProcessAlive(t *testing.T) {
 		})
 	}
 	assert.True(t, anyThreadRunning(os.Getpid()))
+}
+
+// waitForCmdline waits until process pid's command line reads non-empty.
+func waitForCmdline(t *testing.T, pid int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		proc, err := procfs.NewProc(pid)
+		if err != nil {
+			return false
+		}
+		cmdline, err := proc.CmdLine()
+		return err == nil && len(cmdline) > 0
+	}, 5*time.Second, time.Millisecond, "process %d never showed its command line", pid)
 }

@@ -18,3 +18,24 @@ func ArgValue(args []string, flag string) (string, bool) {
 	}
 	return value, found
 }
+
+// PrimusAPIAddressFlag is the flag of the address primus serves its API
+// on; "0" turns the API off.
+const PrimusAPIAddressFlag = "--api-bind-address"
+
+// PrimusDeprecatedAPIAddressFlag is the management API's address of an
+// earlier primus chart; when set (non-empty) it replaces
+// PrimusAPIAddressFlag, as the binary reads it (cmd/primus/flags.go).
+const PrimusDeprecatedAPIAddressFlag = "--management-api-bind-address"
+
+// PrimusAPIAddress returns the address a primus command line args has the
+// API listen on, with the binary's precedence: the deprecated flag when set
+// and non-empty, else PrimusAPIAddressFlag. The flag it came from is
+// returned too; found is false when neither is set.
+func PrimusAPIAddress(args []string) (addr, flag string, found bool) {
+	if v, ok := ArgValue(args, PrimusDeprecatedAPIAddressFlag); ok && v != "" {
+		return v, PrimusDeprecatedAPIAddressFlag, true
+	}
+	v, ok := ArgValue(args, PrimusAPIAddressFlag)
+	return v, PrimusAPIAddressFlag, ok
+}

@@ -64,6 +64,9 @@ type Controller struct {
 	// APIAddressFlag, when set, is the flag of the API's address; the
 	// value "0" there turns the API off (ServesAPI then does not hold).
 	APIAddressFlag string `json:"apiAddressFlag,omitempty"`
+	// DeprecatedAPIAddressFlag, when set, is an older flag of the API's
+	// address that replaces APIAddressFlag when set to a non-empty value.
+	DeprecatedAPIAddressFlag string `json:"deprecatedAPIAddressFlag,omitempty"`
 	// Documented says where the defaults are stated upstream.
 	Documented string `json:"documented,omitempty"`
 }
@@ -80,7 +83,7 @@ var builtinControllers = []Controller{
 		// $POD_NAMESPACE unless --leader-election-namespace says otherwise.
 		Name: "primus", Image: "primus-dev/primus", LeaderElection: DefaultOff, Dialect: "primus",
 		LeaseName: "primus-leader", LeaseDuration: d(15 * time.Second), RenewDeadline: d(10 * time.Second), RetryPeriod: d(2 * time.Second),
-		MinLeaseMargin: d(timing.MinLeaseMargin), SharedDefaultLease: true, ServesAPI: true, APIAddressFlag: "--api-bind-address", Documented: "cmd/primus/flags.go",
+		MinLeaseMargin: d(timing.MinLeaseMargin), SharedDefaultLease: true, ServesAPI: true, APIAddressFlag: PrimusAPIAddressFlag, DeprecatedAPIAddressFlag: PrimusDeprecatedAPIAddressFlag, Documented: "cmd/primus/flags.go",
 	},
 	{
 		// cert-manager/cert-manager internal/apis/config/shared/v1alpha1/defaults.go:

@@ -155,7 +155,14 @@ func (r *electionReader) container(namespace string, c corev1.Container) LeaderE
 	if known {
 		le.Controller, le.ServesAPI, le.Known = entry.Name, entry.ServesAPI, true
 		if entry.APIAddressFlag != "" {
-			if s, ok := read([]string{entry.APIAddressFlag}); ok && s.value == "0" {
+			s, ok := setting{}, false
+			if entry.DeprecatedAPIAddressFlag != "" {
+				s, ok = read([]string{entry.DeprecatedAPIAddressFlag})
+			}
+			if !ok || s.value == "" {
+				s, ok = read([]string{entry.APIAddressFlag})
+			}
+			if ok && s.value == "0" {
 				le.ServesAPI = false // the API is turned off
 			}
 		}

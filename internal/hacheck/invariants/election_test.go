@@ -75,6 +75,40 @@ func TestElectionDialects(t *testing.T) {
 	}
 }
 
+// TestPrimusServesAPI: a primus container serves the API unless the
+// address it listens on is 0, read with the binary's precedence (the
+// deprecated --management-api-bind-address replaces --api-bind-address
+// when set and non-empty), from flags or from the environment they name.
+func TestPrimusServesAPI(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  []corev1.EnvVar
+		want bool
+	}{
+		{name: "default", want: true},
+		{name: "an address", args: []string{"--api-bind-address=:8443"}, want: true},
+		{name: "off", args: []string{"--api-bind-address=0"}, want: false},
+		{name: "off in two arguments", args: []string{"--api-bind-address", "0"}, want: false},
+		{name: "off through the environment", args: []string{"--api-bind-address=$(API)"}, env: []corev1.EnvVar{{Name: "API", Value: "0"}}, want: false},
+		{name: "the deprecated flag replaces an off API", args: []string{"--api-bind-address=0", "--management-api-bind-address=:8444"}, want: true},
+		{name: "the deprecated flag turns it off", args: []string{"--api-bind-address=:8443", "--management-api-bind-address=0"}, want: false},
+		{name: "an empty deprecated flag does not replace it", args: []string{"--api-bind-address=0", "--management-api-bind-address="}, want: false},
+	}
+	r := newElectionReader(Expectation{}, nil)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			le := r.container("ops", corev1.Container{Name: "primus", Image: "ghcr.io/primus-dev/primus:v1", Args: tc.args, Env: tc.env})
+			require.True(t, le.Known)
+			assert.Equal(t, tc.want, le.ServesAPI)
+			addr, _, _ := PrimusAPIAddress(tc.args)
+			if tc.env == nil {
+				assert.Equal(t, tc.want, addr != "0", "PrimusAPIAddress agrees: %q", addr)
+			}
+		})
+	}
+}
+
 // TestUserController: a controller declared in the config file decides
 // like a built-in one, and wins over it.
 func TestUserController(t *testing.T) {

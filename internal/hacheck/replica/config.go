@@ -48,24 +48,43 @@ type Config struct {
 var addressFlags = []string{apiAddressFlag, "--health-probe-bind-address", "--metrics-bind-address", deprecatedAPIAddressFlag, "--addresses-file", "--kubeconfig"}
 
 // apiAddressFlag is the API's address; "0" turns the API off.
-const apiAddressFlag = "--api-bind-address"
+const apiAddressFlag = invariants.PrimusAPIAddressFlag
 
 // deprecatedAPIAddressFlag is the management API's address of an earlier
-// chart, which replaced --api-bind-address; Start drops it and binds the
-// API with apiAddressFlag.
-const deprecatedAPIAddressFlag = "--management-api-bind-address"
+// chart, which replaces --api-bind-address when set; Start drops it and
+// binds the API with apiAddressFlag, on its port.
+const deprecatedAPIAddressFlag = invariants.PrimusDeprecatedAPIAddressFlag
 
 // bindFlag is flag set to the address cfg has the process bind it on:
 // 127.0.0.1:0, or Host and the port of the flag in Args.
 func (cfg Config) bindFlag(flag string) string {
+	v, _ := ArgValue(cfg.Args, flag)
+	return cfg.bindFlagAt(flag, v)
+}
+
+// apiFlag is the API's address flag Start gives the process, bound as
+// bindFlagAt binds it, on the port of the address the Pod's command line
+// has the API listen on (invariants.PrimusAPIAddress: the deprecated flag
+// replaces apiAddressFlag when set), or apiAddressFlag=0 with off true
+// when that address is 0.
+func (cfg Config) apiFlag() (flag string, off bool) {
+	addr, _, _ := invariants.PrimusAPIAddress(cfg.Args)
+	if addr == "0" {
+		return apiAddressFlag + "=0", true // the API is off, as in the Pod
+	}
+	return cfg.bindFlagAt(apiAddressFlag, addr), false
+}
+
+// bindFlagAt is flag set to the address cfg has the process bind it on:
+// 127.0.0.1:0, or Host and the port of addr (the address the Pod's
+// command line gives it).
+func (cfg Config) bindFlagAt(flag, addr string) string {
 	if cfg.Host == "" {
 		return flag + "=127.0.0.1:0"
 	}
 	port := "0"
-	if v, ok := ArgValue(cfg.Args, flag); ok {
-		if _, p, err := net.SplitHostPort(v); err == nil && p != "" {
-			port = p
-		}
+	if _, p, err := net.SplitHostPort(addr); err == nil && p != "" {
+		port = p
 	}
 	return flag + "=" + net.JoinHostPort(cfg.Host, port)
 }

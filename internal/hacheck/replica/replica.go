@@ -75,11 +75,7 @@ func Start(ctx context.Context, cfg Config, name string) (*Replica, error) {
 	// never be given the same one.
 	addrFile := filepath.Join(cfg.Dir, name+".addresses.json")
 	_ = os.Remove(addrFile)
-	apiOff := false
-	apiFlag := cfg.bindFlag(apiAddressFlag)
-	if v, _ := ArgValue(cfg.Args, apiAddressFlag); v == "0" {
-		apiOff, apiFlag = true, apiAddressFlag+"=0" // the API is off, as in the Pod
-	}
+	apiFlag, apiOff := cfg.apiFlag()
 	args := append(withoutFlags(cfg.Args, addressFlags),
 		"--kubeconfig="+cfg.Kubeconfig,
 		apiFlag,

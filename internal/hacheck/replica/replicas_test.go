@@ -122,3 +122,31 @@ func TestBindFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIFlag: Start binds the API with --api-bind-address on the port the
+// Pod's command line gives it, reading the deprecated
+// --management-api-bind-address first, as the binary does, and keeps it
+// off when that address is 0.
+func TestAPIFlag(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		host    string
+		want    string
+		wantOff bool
+	}{
+		{name: "default, loopback", want: "--api-bind-address=127.0.0.1:0"},
+		{name: "pod IP keeps the API's port", args: []string{"--api-bind-address=:8443"}, host: "198.18.0.2", want: "--api-bind-address=198.18.0.2:8443"},
+		{name: "off", args: []string{"--api-bind-address=0"}, want: "--api-bind-address=0", wantOff: true},
+		{name: "the deprecated flag's port", args: []string{"--api-bind-address=:8443", "--management-api-bind-address=:8444"}, host: "198.18.0.2", want: "--api-bind-address=198.18.0.2:8444"},
+		{name: "the deprecated flag turns it on", args: []string{"--api-bind-address=0", "--management-api-bind-address=:8444"}, want: "--api-bind-address=127.0.0.1:0"},
+		{name: "the deprecated flag turns it off", args: []string{"--api-bind-address=:8443", "--management-api-bind-address=0"}, want: "--api-bind-address=0", wantOff: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			flag, off := Config{Args: tc.args, Host: tc.host}.apiFlag()
+			assert.Equal(t, tc.want, flag)
+			assert.Equal(t, tc.wantOff, off)
+		})
+	}
+}

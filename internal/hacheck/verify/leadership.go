@@ -207,17 +207,11 @@ func runsPrimus(d *appsv1.Deployment) bool {
 	return false
 }
 
-// servesAPI reports whether d's primus container serves the API: the
-// address it listens on (the deprecated --management-api-bind-address when
-// set, else --api-bind-address) is not 0.
+// servesAPI reports whether d's primus containers serve the API: the
+// address they listen on (invariants.PrimusAPIAddress) is not 0.
 func servesAPI(d *appsv1.Deployment) bool {
 	for _, c := range d.Spec.Template.Spec.Containers {
-		args := append(append([]string{}, c.Command...), c.Args...)
-		addr, ok := invariants.ArgValue(args, "--management-api-bind-address")
-		if !ok || addr == "" {
-			addr, _ = invariants.ArgValue(args, "--api-bind-address")
-		}
-		if addr == "0" {
+		if addr, _, _ := invariants.PrimusAPIAddress(append(append([]string{}, c.Command...), c.Args...)); addr == "0" {
 			return false
 		}
 	}

@@ -4,11 +4,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/primus-dev/primus/internal/hacheck/portlock"
 )
 
 // TestClusterFlagsBadInputExits2 checks that the flags of the verbs that
@@ -71,10 +74,13 @@ func TestClusterFlagsBadInputExits2(t *testing.T) {
 // exit 3 with one line, so CI can tell a broken cluster from a broken
 // chart.
 func TestUnreachableClusterExits3(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// A port reserved for the test's life, which nothing listens on: one
+	// picked by listening on :0 and closing could be bound meanwhile by
+	// another package's replicas.
+	set, err := portlock.Reserve(1)
 	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close()) // nothing listens there now
+	t.Cleanup(func() { _ = set.Release() })
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(set.Ports()[0]))
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	require.NoError(t, os.WriteFile(kubeconfig, []byte(`apiVersion: v1
 kind: Config

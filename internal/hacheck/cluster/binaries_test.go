@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/primus-dev/primus/internal/testharness/syncbuf"
 )
 
 func TestCacheKey(t *testing.T) {
@@ -296,17 +298,23 @@ func TestEnsureBinariesWaitsForConcurrentBuild(t *testing.T) {
 	unlock, err := lockFile(t.Context(), filepath.Join(binRoot, key+".lock"), newLogger(nil))
 	require.NoError(t, err)
 
+	// The other process completes the cache once EnsureBinaries waits
+	// for its lock, so it can neither find the cache complete early nor
+	// build it itself.
+	var log syncbuf.Buffer
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		defer unlock()
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(log.String(), "waiting for another process") && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
 		dir := filepath.Join(binRoot, key)
 		_ = os.MkdirAll(dir, 0o755)
 		for _, name := range binaryNames {
 			_ = os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755)
 		}
-		unlock()
 	}()
 
-	var log strings.Builder
 	got, err := EnsureBinaries(t.Context(), BinaryOptions{CacheDir: cache, RepoRoot: "/nonexistent", Log: &log})
 	require.NoError(t, err)
 	assert.Empty(t, got.missing())

@@ -18,6 +18,7 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -98,8 +99,23 @@ func TestAnotherHolderSeenWhileLeadingEndsLeadingAtOnce(t *testing.T) {
 	require.NoError(t, leases.Delete(ctx, leaseName, metav1.DeleteOptions{}))
 	other, now := "primus-1_fghij", metav1.NewMicroTime(time.Now())
 	secs := int32(testLease / time.Second)
+	spec := coordinationv1.LeaseSpec{HolderIdentity: &other, RenewTime: &now, AcquireTime: &now, LeaseDurationSeconds: &secs}
 	_, err := leases.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: leaseNS, Name: leaseName, ResourceVersion: "100"},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: &other, RenewTime: &now, AcquireTime: &now, LeaseDurationSeconds: &secs}}, metav1.CreateOptions{})
+		Spec: spec}, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		// A renewal came between the delete and the create, found no
+		// Lease and created it again as this replica's: the other
+		// replica takes that one instead.
+		err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			l, err := leases.Get(ctx, leaseName, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			l.Spec = spec
+			_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+			return err
+		})
+	}
 	require.NoError(t, err)
 
 	require.Eventually(t, func() bool { return !lock.Fresh() }, testRenew/4, 5*time.Millisecond,

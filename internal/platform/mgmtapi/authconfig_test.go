@@ -25,12 +25,15 @@ import (
 func TestWaitAuthConfig(t *testing.T) {
 	tests := []struct {
 		name      string
-		forbidden int32 // requests answered 403 before the ConfigMap is served
+		forbidden int32         // requests answered 403 before the ConfigMap is served
+		timeout   time.Duration // how long waitAuthConfig may wait
 		wantErr   []string
 	}{
-		{name: "readable at once", forbidden: 0},
-		{name: "RBAC takes effect after two tries", forbidden: 2},
-		{name: "never readable", forbidden: 1 << 30, wantErr: []string{
+		// The cases that succeed return as soon as the read is allowed;
+		// their long timeouts only leave room for a loaded machine.
+		{name: "readable at once", forbidden: 0, timeout: 30 * time.Second},
+		{name: "RBAC takes effect after two tries", forbidden: 2, timeout: 30 * time.Second},
+		{name: "never readable", forbidden: 1 << 30, timeout: 1500 * time.Millisecond, wantErr: []string{
 			"kube-system/extension-apiserver-authentication", "front-proxy headers", "extension-apiserver-authentication-reader",
 		}},
 	}
@@ -66,7 +69,7 @@ contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 `), 0o600))
 
-			keys, err := waitAuthConfig(kubeconfig, 1500*time.Millisecond, slog.New(slog.DiscardHandler))
+			keys, err := waitAuthConfig(kubeconfig, tc.timeout, slog.New(slog.DiscardHandler))
 			if tc.wantErr == nil {
 				require.NoError(t, err)
 				assert.Equal(t, tc.forbidden+1, calls.Load(), "asked until allowed")

@@ -108,6 +108,21 @@ func TestQuickStartKubectlGetProjects(t *testing.T) {
 
 	assert.Contains(t, kubectl("apply", "-f", quickStartProject), "project.management.primus.dev/team-a created")
 	kubectl("wait", "--for=jsonpath={.status.phase}=Ready", "projects.management.primus.dev/team-a", "--timeout=90s")
+	// The same file, applied server-side: the values are those the
+	// client-side apply set, so kubectl's field manager takes them over
+	// without a conflict, and the view records it.
+	assert.Contains(t, kubectl("apply", "--server-side", "-f", quickStartProject), "project.management.primus.dev/team-a serverside-applied")
+	type manager struct {
+		Manager   string `json:"manager"`
+		Operation string `json:"operation"`
+	}
+	var applied struct {
+		Metadata struct {
+			ManagedFields []manager `json:"managedFields"`
+		} `json:"metadata"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(kubectl("get", "project", "team-a", "--show-managed-fields", "-o", "json")), &applied))
+	assert.Contains(t, applied.Metadata.ManagedFields, manager{Manager: "kubectl", Operation: "Apply"}, "kubectl's apply is a field manager of the Project")
 
 	var list struct {
 		Kind  string `json:"kind"`

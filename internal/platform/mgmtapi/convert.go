@@ -1,15 +1,35 @@
 package mgmtapi
 
 import (
+	"encoding/json"
+	"maps"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
 )
 
+// ManagedFieldsAnnotation is the annotation of a stored Project that keeps
+// the view's managedFields: the field managers of writes through this API
+// (server-side apply, update, patch), as JSON. The CRD's own managedFields
+// describe writes to the CRD, in its schema, and cannot carry them: every
+// write through the view reaches the CRD as this server's update. With the
+// view's managers kept, a server-side apply through the API detects
+// conflicts with another manager, as on a built-in resource. The view shows
+// them as metadata.managedFields and hides the annotation.
+const ManagedFieldsAnnotation = "management.primus.dev/managed-fields"
+
 // toView converts a stored Project into the caller's view of it, with the
-// caller's role. managedFields stay out: they describe writes to the CRD,
-// not to this API.
+// caller's role. Its managedFields are the view's own, kept in
+// ManagedFieldsAnnotation; the CRD's stay out.
 func toView(stored *primusv1.Project, role primusv1.Role) *mgmtv1.Project {
 	p := stored.DeepCopy()
+	managed := viewManagedFields(p.Annotations)
+	delete(p.Annotations, ManagedFieldsAnnotation)
+	if len(p.Annotations) == 0 {
+		p.Annotations = nil
+	}
 	out := &mgmtv1.Project{
 		ObjectMeta: p.ObjectMeta,
 		Spec:       mgmtv1.ProjectSpec{DisplayName: p.Spec.DisplayName, Quota: p.Spec.Quota},
@@ -22,7 +42,7 @@ func toView(stored *primusv1.Project, role primusv1.Role) *mgmtv1.Project {
 		},
 	}
 	out.APIVersion, out.Kind = mgmtv1.SchemeGroupVersion.String(), "Project"
-	out.ManagedFields = nil
+	out.ManagedFields = managed
 	for _, m := range p.Spec.Members {
 		out.Spec.Members = append(out.Spec.Members, mgmtv1.Member{
 			Kind: string(m.Kind), Name: m.Name, Namespace: m.Namespace, Role: string(m.Role),
@@ -32,12 +52,26 @@ func toView(stored *primusv1.Project, role primusv1.Role) *mgmtv1.Project {
 }
 
 // fromView converts what a caller sent into the Project to store: name,
-// labels, annotations and spec; the status and the rest of the metadata
-// belong to the cluster and the controller.
+// labels, annotations, the view's managedFields (into
+// ManagedFieldsAnnotation; a caller's own value of that annotation is not
+// kept) and spec; the status and the rest of the metadata belong to the
+// cluster and the controller.
 func fromView(in *mgmtv1.Project) *primusv1.Project {
 	out := &primusv1.Project{}
 	out.Name = in.Name
-	out.Labels, out.Annotations = in.Labels, in.Annotations
+	out.Labels, out.Annotations = in.Labels, maps.Clone(in.Annotations)
+	delete(out.Annotations, ManagedFieldsAnnotation)
+	if len(in.ManagedFields) > 0 {
+		if raw, err := json.Marshal(in.ManagedFields); err == nil {
+			if out.Annotations == nil {
+				out.Annotations = map[string]string{}
+			}
+			out.Annotations[ManagedFieldsAnnotation] = string(raw)
+		}
+	}
+	if len(out.Annotations) == 0 {
+		out.Annotations = nil
+	}
 	out.Spec.DisplayName = in.Spec.DisplayName
 	out.Spec.Quota = in.DeepCopy().Spec.Quota
 	for _, m := range in.Spec.Members {
@@ -46,4 +80,19 @@ func fromView(in *mgmtv1.Project) *primusv1.Project {
 		})
 	}
 	return out
+}
+
+// viewManagedFields decodes ManagedFieldsAnnotation; a value that does not
+// decode (written to the CRD by hand) is read as no managers, as the
+// generic server treats managedFields it cannot decode.
+func viewManagedFields(annotations map[string]string) []metav1.ManagedFieldsEntry {
+	raw, ok := annotations[ManagedFieldsAnnotation]
+	if !ok {
+		return nil
+	}
+	var managed []metav1.ManagedFieldsEntry
+	if err := json.Unmarshal([]byte(raw), &managed); err != nil {
+		return nil
+	}
+	return managed
 }

@@ -95,6 +95,9 @@ func (s *membersStorage) Update(ctx context.Context, name string, objInfo rest.U
 // toMembers is the members subresource of a stored Project.
 func toMembers(p *primusv1.Project) *mgmtv1.ProjectMembers {
 	view := toView(p, "")
+	// The Project's managedFields describe the Project's fields, not this
+	// subresource's, and a change of members through it records none.
+	view.ManagedFields = nil
 	out := &mgmtv1.ProjectMembers{ObjectMeta: view.ObjectMeta, Members: view.Spec.Members}
 	out.APIVersion, out.Kind = mgmtv1.SchemeGroupVersion.String(), "ProjectMembers"
 	if out.Members == nil {

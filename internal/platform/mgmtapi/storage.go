@@ -16,6 +16,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
@@ -40,7 +41,18 @@ var (
 	_ rest.Creater              = (*projectStorage)(nil)
 	_ rest.GracefulDeleter      = (*projectStorage)(nil)
 	_ rest.Patcher              = (*projectStorage)(nil)
+	_ rest.ResetFieldsStrategy  = (*projectStorage)(nil)
 )
+
+// GetResetFields names the fields a write through the view does not set:
+// the status, which belongs to the controller (and the caller's role).
+// Server-side apply then neither records nor reports them as the
+// applier's.
+func (s *projectStorage) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
+	return map[fieldpath.APIVersion]*fieldpath.Set{
+		fieldpath.APIVersion(mgmtv1.SchemeGroupVersion.String()): fieldpath.NewSet(fieldpath.MakePathOrDie("status")),
+	}
+}
 
 // New returns an empty Project.
 func (s *projectStorage) New() runtime.Object { return &mgmtv1.Project{} }
@@ -193,14 +205,20 @@ func (s *projectStorage) Create(ctx context.Context, obj runtime.Object, createV
 // caller's view) for an admin member, or for a caller who may update every
 // Project. A patch is applied to the latest version; a PUT whose
 // metadata.resourceVersion is no longer the latest is a conflict, as on the
-// CRD (see guaranteedUpdate). The generic server accepts server-side apply patches too,
-// but the view keeps no managedFields (the CRD records its own), so an
-// apply detects no conflicts with other managers.
-func (s *projectStorage) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, _ rest.ValidateObjectFunc,
-	updateValidation rest.ValidateObjectUpdateFunc, _ bool, opts *metav1.UpdateOptions) (runtime.Object, bool, error) {
+// CRD (see guaranteedUpdate). Server-side apply patches come here too, applied
+// by the generic server's field manager to the view, whose managedFields
+// are kept in ManagedFieldsAnnotation, so an apply detects conflicts with
+// the view's other managers.
+func (s *projectStorage) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc,
+	updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, opts *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	u, err := caller(ctx)
 	if err != nil {
 		return nil, false, err
+	}
+	if forceAllowCreate {
+		if created, ok, err := s.createOnApply(ctx, name, objInfo, createValidation, opts); ok {
+			return created, err == nil, err
+		}
 	}
 	obj, err := s.guaranteedUpdate(ctx, u, name, func(p *primusv1.Project, role primusv1.Role) (string, error) {
 		old := toView(p, role)
@@ -228,6 +246,39 @@ func (s *projectStorage) Update(ctx context.Context, name string, objInfo rest.U
 		return nil, false, err
 	}
 	return toView(obj, RoleOf(obj, u)), false, nil
+}
+
+// createOnApply creates Project name from a server-side apply (the
+// generic server asks with forceAllowCreate) when it does not exist yet,
+// as the registry's store does: the applied configuration on an empty
+// Project, created with the create authorization the patch handler puts in
+// createValidation. ok is false when the Project exists, also when another
+// writer created it meanwhile: the apply is then an update.
+func (s *projectStorage) createOnApply(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
+	createValidation rest.ValidateObjectFunc, opts *metav1.UpdateOptions) (obj runtime.Object, ok bool, err error) {
+	err = s.projects.Get(ctx, client.ObjectKey{Name: name}, &primusv1.Project{})
+	if err == nil {
+		return nil, false, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, true, translate(err, name)
+	}
+	obj, err = objInfo.UpdatedObject(ctx, &mgmtv1.Project{})
+	if err != nil {
+		return nil, true, err
+	}
+	if in, isProject := obj.(*mgmtv1.Project); isProject && in.Name != name {
+		return nil, true, apierrors.NewBadRequest(fmt.Sprintf("metadata.name %q does not match the name in the URL, %q", in.Name, name))
+	}
+	copts := &metav1.CreateOptions{}
+	if opts != nil {
+		copts.DryRun, copts.FieldManager = opts.DryRun, opts.FieldManager
+	}
+	obj, err = s.Create(ctx, obj, createValidation, copts)
+	if apierrors.IsAlreadyExists(err) {
+		return nil, false, nil
+	}
+	return obj, true, err
 }
 
 // maxUpdateAttempts bounds guaranteedUpdate's attempts.

@@ -26,9 +26,10 @@ type config struct {
 func WithReplicas(n int) Option { return func(c *config) { c.replicas = n } }
 
 // WithNamespace says which namespace the manifest was rendered for
-// (helm template -n), so CheckManifest places the objects a chart renders
-// without a namespace where Helm would create them. Without it they are read
-// in "default". CheckChart takes the namespace from ChartOptions.
+// (helm template -n), or the release was installed in (helm install -n),
+// so CheckManifest and VerifyRelease place the objects a chart renders
+// without a namespace where Helm creates them. Without it they are read in
+// "default". CheckChart takes the namespace from ChartOptions.
 func WithNamespace(ns string) Option { return func(c *config) { c.namespace = ns } }
 
 // IgnoreRules drops the findings of the named rules, for a chart that breaks

@@ -17,7 +17,8 @@ import (
 // the API server's authorizer decides it (SubjectAccessReview).
 //
 // manifest is the release's rendered manifest (`helm get manifest`, or what
-// was installed); it says which workload to look at. VerifyRelease reads the
+// was installed); it says which workload to look at. Pass WithNamespace with
+// the release namespace when the chart renders objects without one. VerifyRelease reads the
 // cluster and changes nothing. An error means the check could not run (no
 // workload in the manifest, the API server unreachable); broken invariants
 // are findings.
@@ -26,9 +27,10 @@ func VerifyRelease(ctx context.Context, client kubernetes.Interface, manifest st
 	if err != nil {
 		return nil, fmt.Errorf("decode manifest: %w", err)
 	}
-	rep, err := verify.Verify(ctx, client, objs)
+	c := newConfig(opts)
+	rep, err := verify.Run(ctx, client, objs, verify.Options{Namespace: c.namespace})
 	if err != nil {
 		return nil, fmt.Errorf("verify release: %w", err)
 	}
-	return newConfig(opts).filter(fromReport(rep)), nil
+	return c.filter(fromReport(rep)), nil
 }

@@ -3,6 +3,7 @@ package hacheck_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"sigs.k8s.io/yaml"
 
 	"github.com/primus-dev/primus/internal/hacheck/render"
 	"github.com/primus-dev/primus/pkg/hacheck"
@@ -28,10 +30,16 @@ type cluster struct {
 	// grantAll makes the authorizer allow everything, as a cluster-admin
 	// binding would.
 	grantAll bool
+	// namespace is where the release is installed; empty is "default".
+	namespace string
 }
 
 func (c cluster) client(t *testing.T, manifest string) *fake.Clientset {
 	t.Helper()
+	ns := c.namespace
+	if ns == "" {
+		ns = "default"
+	}
 	objs, err := render.Decode(manifest)
 	require.NoError(t, err)
 	var live []runtime.Object
@@ -40,19 +48,19 @@ func (c cluster) client(t *testing.T, manifest string) *fake.Clientset {
 		case "Deployment":
 			d := &appsv1.Deployment{}
 			require.NoError(t, o.Into(d))
-			d.Namespace = "default"
+			d.Namespace = ns
 			c.deployment = d
 			live = append(live, d)
 		case "PodDisruptionBudget":
 			p := &policyv1.PodDisruptionBudget{}
 			require.NoError(t, o.Into(p))
-			p.Namespace = "default"
+			p.Namespace = ns
 			p.Status = policyv1.PodDisruptionBudgetStatus{DisruptionsAllowed: 1, CurrentHealthy: 3, ExpectedPods: 3}
 			live = append(live, p)
 		case "Lease":
 			l := &coordinationv1.Lease{}
 			require.NoError(t, o.Into(l))
-			l.Namespace = "default"
+			l.Namespace = ns
 			live = append(live, l)
 		}
 	}
@@ -60,7 +68,7 @@ func (c cluster) client(t *testing.T, manifest string) *fake.Clientset {
 	for i := range 3 {
 		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("n%d", i), Labels: map[string]string{corev1.LabelTopologyZone: fmt.Sprintf("zone-%d", i)}}}
 		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("primus-%d", i), Namespace: "default", Labels: c.deployment.Spec.Template.Labels},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("primus-%d", i), Namespace: ns, Labels: c.deployment.Spec.Template.Labels},
 			Spec:       corev1.PodSpec{NodeName: node.Name},
 			Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{
 				{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
@@ -76,7 +84,7 @@ func (c cluster) client(t *testing.T, manifest string) *fake.Clientset {
 	client.PrependReactor("create", "subjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		sar := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview)
 		attr := sar.Spec.ResourceAttributes
-		own := attr.Resource == "leases" && attr.Namespace == "default" && (attr.Name == "release-name-primus-leader" || (attr.Verb == "create" && attr.Name == ""))
+		own := attr.Resource == "leases" && attr.Namespace == ns && (attr.Name == "release-name-primus-leader" || (attr.Verb == "create" && attr.Name == ""))
 		sar.Status.Allowed = c.grantAll || own
 		return true, sar, nil
 	})
@@ -105,6 +113,41 @@ func TestVerifyRelease(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerifyReleaseOfNamespacelessObjects: a chart that renders its
+// objects without a namespace, installed with helm install -n ops, has
+// them in ops; with WithNamespace("ops") VerifyRelease reads them there.
+// Without it, it reads them in "default", where there is no such
+// Deployment: an error, not a verdict.
+func TestVerifyReleaseOfNamespacelessObjects(t *testing.T) {
+	rendered, err := hacheck.Render(hacheck.ChartOptions{Chart: primusChart, Namespace: "ops", Set: []string{"replicaCount=3"}})
+	require.NoError(t, err)
+	manifest := withoutNamespaces(t, rendered)
+	client := cluster{namespace: "ops"}.client(t, manifest)
+
+	fs, err := hacheck.VerifyRelease(context.Background(), client, manifest, hacheck.WithNamespace("ops"))
+	require.NoError(t, err)
+	assert.Empty(t, fs, "the release in ops is installed and spread")
+
+	_, err = hacheck.VerifyRelease(context.Background(), client, manifest)
+	require.ErrorContains(t, err, "default/release-name-primus", "read in default without WithNamespace")
+}
+
+// withoutNamespaces is manifest with metadata.namespace dropped from every
+// object, as a chart that leaves the namespace to Helm renders it.
+func withoutNamespaces(t *testing.T, manifest string) string {
+	t.Helper()
+	objs, err := render.Decode(manifest)
+	require.NoError(t, err)
+	var docs []string
+	for _, o := range objs {
+		o.SetNamespace("")
+		raw, err := yaml.Marshal(o.Object)
+		require.NoError(t, err)
+		docs = append(docs, string(raw))
+	}
+	return strings.Join(docs, "---\n")
 }
 
 func TestVerifyReleaseWithoutWorkload(t *testing.T) {

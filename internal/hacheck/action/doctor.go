@@ -107,7 +107,7 @@ func Doctor(ctx context.Context, opts DoctorOptions) (*DoctorResult, error) {
 		res.Findings = []invariants.Finding{}
 	}
 
-	m, err := invariants.NewManifest(objs)
+	m, err := invariants.NewManifestIn(objs, rel.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +122,6 @@ func Doctor(ctx context.Context, opts DoctorOptions) (*DoctorResult, error) {
 		replicas = fw
 	}
 	prog.Step("checking live invariants of %s/%s", d.Namespace, d.Name)
-	res.Report, err = verify.Run(ctx, c.Clientset(), objs, verify.Options{Leadership: true, Replicas: replicas})
+	res.Report, err = verify.Run(ctx, c.Clientset(), objs, verify.Options{Leadership: true, Replicas: replicas, Namespace: rel.Namespace})
 	return res, err
 }

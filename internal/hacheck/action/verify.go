@@ -182,7 +182,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 	if err != nil {
 		return res, fmt.Errorf("decode release manifest: %w", err)
 	}
-	m, err := invariants.NewManifest(objs)
+	m, err := invariants.NewManifestIn(objs, rel.Namespace)
 	if err != nil {
 		return res, err
 	}
@@ -190,7 +190,7 @@ func Verify(ctx context.Context, opts VerifyOptions) (res *VerifyResult, err err
 	if d == nil {
 		return res, errors.New("the release has no Deployment to verify")
 	}
-	var vopts verify.Options
+	vopts := verify.Options{Namespace: rel.Namespace}
 	var pods *podProcesses
 	if c.Embedded() {
 		bin, buildErr := build.wait()

@@ -62,6 +62,13 @@ const DefaultNamespace = "default"
 // and controller table; other kinds are ignored.
 func NewManifest(objs []render.Object) (*Manifest, error) { return newManifest(objs, Expectation{}) }
 
+// NewManifestIn is NewManifest for a manifest rendered for release
+// namespace namespace: objects without a namespace are placed there, where
+// Helm creates them. Empty is DefaultNamespace.
+func NewManifestIn(objs []render.Object, namespace string) (*Manifest, error) {
+	return newManifest(objs, Expectation{Namespace: namespace})
+}
+
 func newManifest(objs []render.Object, exp Expectation) (*Manifest, error) {
 	m := &Manifest{meta: map[string]objectMeta{}, namespace: exp.Namespace}
 	if m.namespace == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -19,14 +20,18 @@ const fieldManager = "primus-replicas"
 type applier struct {
 	dyn    dynamic.Interface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
+	// namespace is where namespaced objects without a namespace go, as
+	// Helm puts them in the release namespace.
+	namespace string
 }
 
-func newApplier(dyn dynamic.Interface, kube kubernetes.Interface) *applier {
-	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery()))}
+func newApplier(dyn dynamic.Interface, kube kubernetes.Interface, namespace string) *applier {
+	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(kube.Discovery())), namespace: namespace}
 }
 
 // resource returns the client of obj's resource, refreshing discovery once
-// when the kind is unknown (a CRD applied a moment ago).
+// when the kind is unknown (a CRD applied a moment ago). A namespaced
+// object without a namespace is given the applier's (on obj itself).
 func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := obj.GroupVersionKind()
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
@@ -36,10 +41,13 @@ func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 			return nil, fmt.Errorf("map %s: %w", gvk, err)
 		}
 	}
-	if obj.GetNamespace() != "" {
-		return a.dyn.Resource(m.Resource).Namespace(obj.GetNamespace()), nil
+	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		return a.dyn.Resource(m.Resource), nil
 	}
-	return a.dyn.Resource(m.Resource), nil
+	if obj.GetNamespace() == "" {
+		obj.SetNamespace(a.namespace)
+	}
+	return a.dyn.Resource(m.Resource).Namespace(obj.GetNamespace()), nil
 }
 
 // apply server-side applies obj.

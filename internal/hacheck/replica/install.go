@@ -84,7 +84,8 @@ func Install(ctx context.Context, cfg *rest.Config, opts InstallOptions) (_ *Ins
 	if err != nil {
 		return nil, err
 	}
-	manifest, err := invariants.NewManifest(res.Objects)
+	namespace := defaultString(opts.Render.Namespace, render.DefaultNamespace)
+	manifest, err := invariants.NewManifestIn(res.Objects, namespace)
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", opts.Render.Chart, err)
 	}
@@ -101,7 +102,7 @@ func Install(ctx context.Context, cfg *rest.Config, opts InstallOptions) (_ *Ins
 		return nil, fmt.Errorf("install: %w", err)
 	}
 	i := &Installation{
-		Namespace:      defaultString(opts.Render.Namespace, render.DefaultNamespace),
+		Namespace:      namespace,
 		Release:        defaultString(opts.Render.ReleaseName, render.DefaultReleaseName),
 		Objects:        res.Objects,
 		Deployment:     d,
@@ -110,7 +111,7 @@ func Install(ctx context.Context, cfg *rest.Config, opts InstallOptions) (_ *Ins
 		cfg:            cfg,
 		kube:           kube,
 		dyn:            dyn,
-		app:            newApplier(dyn, kube),
+		app:            newApplier(dyn, kube, namespace),
 	}
 	defer func() {
 		if err != nil {
@@ -134,7 +135,7 @@ func Install(ctx context.Context, cfg *rest.Config, opts InstallOptions) (_ *Ins
 // GrantProjects created. A manifest without a leader-elected Deployment
 // is bad input (render.InputError).
 func Attach(cfg *rest.Config, objs []render.Object, namespace, release string) (*Installation, error) {
-	manifest, err := invariants.NewManifest(objs)
+	manifest, err := invariants.NewManifestIn(objs, defaultString(namespace, render.DefaultNamespace))
 	if err != nil {
 		return nil, fmt.Errorf("attach to release %s: %w", release, err)
 	}
@@ -160,7 +161,7 @@ func Attach(cfg *rest.Config, objs []render.Object, namespace, release string) (
 		cfg:            cfg,
 		kube:           kube,
 		dyn:            dyn,
-		app:            newApplier(dyn, kube),
+		app:            newApplier(dyn, kube, defaultString(namespace, render.DefaultNamespace)),
 	}, nil
 }
 

@@ -63,6 +63,10 @@ type Options struct {
 	// Poll is how often the Lease is read while waiting for a renewal.
 	// Default 200 ms.
 	Poll time.Duration
+	// Namespace is the release namespace: objects the manifest has
+	// without a namespace are read there, where Helm created them. Empty
+	// is "default".
+	Namespace string
 }
 
 func (o Options) poll() time.Duration {
@@ -138,7 +142,7 @@ func Verify(ctx context.Context, client kubernetes.Interface, objs []render.Obje
 // It only reads (SubjectAccessReviews and, for the replicas' API, a
 // TokenRequest, store nothing).
 func Run(ctx context.Context, client kubernetes.Interface, objs []render.Object, opts Options) (*Report, error) {
-	m, err := invariants.NewManifest(objs)
+	m, err := invariants.NewManifestIn(objs, opts.Namespace)
 	if err != nil {
 		return nil, err
 	}

@@ -209,3 +209,43 @@ func TestVerifyModesAreCheckedBeforeAnythingRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyAChartThatLeavesNamespacesToHelm: many charts render their
+// objects without metadata.namespace and let helm install -n put them in
+// the release namespace. A copy of the chart with those lines removed,
+// verified with -n ops, is read where Helm created it: the Deployment,
+// Pods, PDB and Lease in ops, every live check holding.
+func TestVerifyAChartThatLeavesNamespacesToHelm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded cluster; skipped with -short")
+	}
+	dir := filepath.Join(t.TempDir(), "primus")
+	require.NoError(t, os.CopyFS(dir, os.DirFS(chart)))
+	templates, err := filepath.Glob(filepath.Join(dir, "templates", "*.yaml"))
+	require.NoError(t, err)
+	removed := 0
+	for _, path := range templates {
+		raw, err := os.ReadFile(path)
+		require.NoError(t, err)
+		var kept []string
+		for _, line := range strings.Split(string(raw), "\n") {
+			if line == "  namespace: {{ .Release.Namespace }}" {
+				removed++
+				continue
+			}
+			kept = append(kept, line)
+		}
+		require.NoError(t, os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o644))
+	}
+	require.GreaterOrEqual(t, removed, 5, "the copy's objects have no namespace of their own")
+
+	code, stdout, stderr := hacheck("verify", dir, "-n", "ops", "--set", "replicaCount=2", "--output", "json")
+	require.Equal(t, 0, code, "stderr:\n%s\nstdout:\n%s", stderr, stdout)
+	var res action.VerifyResult
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
+	assert.Equal(t, "ops/primus", res.Report.Deployment)
+	require.NotEmpty(t, res.Report.Checks)
+	for _, c := range res.Report.Checks {
+		assert.True(t, c.Passed, "%s: %s", c.ID, c.Message)
+	}
+}

@@ -39,8 +39,14 @@ func chartPath() string {
 // at cleanup.
 func install(t *testing.T, ns string, set []string) *replica.Installation {
 	t.Helper()
+	return installChart(t, chartPath(), ns, set)
+}
+
+// installChart is install of the chart at path chart.
+func installChart(t *testing.T, chart, ns string, set []string) *replica.Installation {
+	t.Helper()
 	inst, err := replica.Install(t.Context(), testCluster.RESTConfig(), replica.InstallOptions{
-		Render: render.Options{Chart: chartPath(), ReleaseName: release, Namespace: ns, Set: set},
+		Render: render.Options{Chart: chart, ReleaseName: release, Namespace: ns, Set: set},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() {

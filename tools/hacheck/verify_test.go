@@ -16,6 +16,7 @@ import (
 	"github.com/primus-dev/primus/internal/hacheck/failover"
 	"github.com/primus-dev/primus/internal/hacheck/replica"
 	"github.com/primus-dev/primus/internal/hacheck/verify"
+	"github.com/primus-dev/primus/internal/testharness/chartcopy"
 )
 
 // brokenBinary writes a wrapper of the built primus binary that runs it
@@ -219,25 +220,7 @@ func TestVerifyAChartThatLeavesNamespacesToHelm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded cluster; skipped with -short")
 	}
-	dir := filepath.Join(t.TempDir(), "primus")
-	require.NoError(t, os.CopyFS(dir, os.DirFS(chart)))
-	templates, err := filepath.Glob(filepath.Join(dir, "templates", "*.yaml"))
-	require.NoError(t, err)
-	removed := 0
-	for _, path := range templates {
-		raw, err := os.ReadFile(path)
-		require.NoError(t, err)
-		var kept []string
-		for _, line := range strings.Split(string(raw), "\n") {
-			if line == "  namespace: {{ .Release.Namespace }}" {
-				removed++
-				continue
-			}
-			kept = append(kept, line)
-		}
-		require.NoError(t, os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o644))
-	}
-	require.GreaterOrEqual(t, removed, 5, "the copy's objects have no namespace of their own")
+	dir := chartcopy.WithoutNamespaces(t, chart, 5)
 
 	code, stdout, stderr := hacheck("verify", dir, "-n", "ops", "--set", "replicaCount=2", "--output", "json")
 	require.Equal(t, 0, code, "stderr:\n%s\nstdout:\n%s", stderr, stdout)

@@ -3,6 +3,7 @@
 package aggregation
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 )
 
@@ -19,7 +21,12 @@ import (
 // apply creates it and makes her field manager the owner of what she set;
 // bob's apply of another display name is a conflict naming alice's
 // manager, as on any Kubernetes resource; forced, it takes the field; a
-// status in an applied configuration is not recorded as the applier's.
+// status in an applied configuration is not recorded as the applier's. A
+// change of members through the members subresource makes its manager
+// their owner, so bob's next apply of the old members is a conflict with
+// it, not a silent revert. A user who may patch but not create gets the
+// same refusal for a Project that does not exist as for one they are not
+// a member of.
 // The managers live with the Project (in the CRD's
 // management.primus.dev/managed-fields annotation), which the view hides.
 func TestServerSideApplyThroughTheAggregator(t *testing.T) {
@@ -27,13 +34,16 @@ func TestServerSideApplyThroughTheAggregator(t *testing.T) {
 	ctx := t.Context()
 	apply := rbacv1.PolicyRule{APIGroups: []string{projects.Group}, Resources: []string{projects.Resource},
 		Verbs: []string{"get", "list", "create", "patch", "update", "delete"}}
-	grantRules(t, "agg-apply-"+p.ns, []rbacv1.PolicyRule{apply}, "alice", "bob")
+	members := rbacv1.PolicyRule{APIGroups: []string{projects.Group}, Resources: []string{projects.Resource + "/members"},
+		Verbs: []string{"get", "update", "patch"}}
+	grantRules(t, "agg-apply-"+p.ns, []rbacv1.PolicyRule{apply, members}, "alice", "bob")
+	patchOnly := rbacv1.PolicyRule{APIGroups: []string{projects.Group}, Resources: []string{projects.Resource},
+		Verbs: []string{"get", "patch"}}
+	grantRules(t, "agg-apply-erin-"+p.ns, []rbacv1.PolicyRule{patchOnly}, "erin")
 
 	name := "apply-" + p.ns
 	deleteProject(t, name)
 	applied := func(displayName string) *unstructured.Unstructured {
-		// project's members come from a map, in any order; an applied
-		// list is compared in order.
 		return &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": projects.GroupVersion().String(), "kind": "Project",
 			"metadata": map[string]any{"name": name},
@@ -82,6 +92,34 @@ func TestServerSideApplyThroughTheAggregator(t *testing.T) {
 	assert.Equal(t, "Bob's", displayName(stored))
 	assert.Contains(t, stored.GetAnnotations(), "management.primus.dev/managed-fields")
 	assert.NotContains(t, forced.GetAnnotations(), "management.primus.dev/managed-fields")
+
+	// alice adds carol through the members subresource, as
+	// `kubectl patch --subresource=members` does.
+	addCarol := []byte(`[{"op":"add","path":"/members/-","value":{"kind":"User","name":"carol","role":"view"}}]`)
+	_, err = as(t, "alice").Patch(ctx, name, types.JSONPatchType, addCarol, metav1.PatchOptions{FieldManager: "members-tool"}, "members")
+	require.NoError(t, err, "alice adds carol")
+	withCarol, err := as(t, "alice").Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	owner := managerEntry(t, withCarol, "members-tool")
+	assert.Equal(t, "members", owner.Subresource)
+	assert.Contains(t, string(owner.FieldsV1.Raw), `"f:members"`)
+	assert.NotContains(t, string(managerEntry(t, withCarol, "bob-tool").FieldsV1.Raw), `"f:members"`, "bob's manager lost the members")
+
+	_, err = as(t, "bob").Apply(ctx, name, applied("Bob's"), metav1.ApplyOptions{FieldManager: "bob-tool"})
+	require.Error(t, err, "bob's apply of the members without carol")
+	assert.True(t, apierrors.IsConflict(err), "a 409 Conflict: %v", err)
+	assert.Contains(t, err.Error(), `conflict with "members-tool" with subresource "members"`)
+
+	// erin may patch projects but not create them: applying a Project
+	// that does not exist is refused as applying one that does.
+	missing := applied("Erin's")
+	missing.SetName("missing-" + p.ns)
+	_, errMissing := as(t, "erin").Apply(ctx, missing.GetName(), missing, metav1.ApplyOptions{FieldManager: "erin-tool"})
+	_, errExisting := as(t, "erin").Apply(ctx, name, applied("Erin's"), metav1.ApplyOptions{FieldManager: "erin-tool"})
+	requireStatus(t, errMissing, metav1.StatusReasonForbidden, "erin applies a missing Project")
+	requireStatus(t, errExisting, metav1.StatusReasonForbidden, "erin applies alice's Project")
+	assert.Equal(t, strings.ReplaceAll(errExisting.Error(), name, "NAME"), strings.ReplaceAll(errMissing.Error(), "missing-"+p.ns, "NAME"),
+		"the same refusal, whether or not the Project exists")
 }
 
 // displayName is spec.displayName of u.

@@ -155,7 +155,21 @@ func podReady(pod *corev1.Pod) bool {
 // management API in the front-proxy headers.
 func as(t testing.TB, user string, groups ...string) dynamic.NamespaceableResourceInterface {
 	t.Helper()
+	return asWith(t, testCluster.RESTConfig(), user, groups...)
+}
+
+// asUnthrottled is as without client-side rate limiting, for load.
+func asUnthrottled(t testing.TB, user string) dynamic.NamespaceableResourceInterface {
+	t.Helper()
 	cfg := rest.CopyConfig(testCluster.RESTConfig())
+	cfg.QPS = -1 // client-go sets no rate limiter for a negative QPS
+	return asWith(t, cfg, user)
+}
+
+// asWith is as with base as the admin config to impersonate from.
+func asWith(t testing.TB, base *rest.Config, user string, groups ...string) dynamic.NamespaceableResourceInterface {
+	t.Helper()
+	cfg := rest.CopyConfig(base)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append([]string{"system:authenticated"}, groups...)}
 	cfg.Timeout = 30 * time.Second
 	c, err := dynamic.NewForConfig(cfg)

@@ -1,10 +1,13 @@
 package mgmtapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	mgmtv1 "github.com/primus-dev/primus/internal/platform/apis/management/v1alpha1"
 	primusv1 "github.com/primus-dev/primus/internal/platform/apis/primus/v1alpha1"
@@ -78,6 +81,62 @@ func fromView(in *mgmtv1.Project) *primusv1.Project {
 		out.Spec.Members = append(out.Spec.Members, primusv1.Member{
 			Kind: primusv1.MemberKind(m.Kind), Name: m.Name, Namespace: m.Namespace, Role: primusv1.Role(m.Role),
 		})
+	}
+	return out
+}
+
+// membersPath is spec.members, the field the members subresource writes.
+var membersPath = fieldpath.MakePathOrDie("spec", "members")
+
+// withMembersManagers is annotations with the view's managers changed as a
+// write of spec.members through the members subresource changes them on a
+// built-in resource: every manager loses spec.members, and the managers of
+// that write (subresourceManagers, the members subresource's own
+// managedFields) own it, marked with the subresource. A later apply of
+// other members is then a conflict with them, not a silent revert.
+func withMembersManagers(annotations map[string]string, subresourceManagers []metav1.ManagedFieldsEntry) map[string]string {
+	members := fieldpath.NewSet(membersPath)
+	var managed []metav1.ManagedFieldsEntry
+	for _, e := range viewManagedFields(annotations) {
+		if e.FieldsV1 != nil {
+			set := &fieldpath.Set{}
+			if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err == nil {
+				left := set.RecursiveDifference(members)
+				if left.Empty() {
+					continue
+				}
+				raw, err := left.ToJSON()
+				if err != nil {
+					continue
+				}
+				e.FieldsV1 = &metav1.FieldsV1{Raw: raw}
+			}
+		}
+		managed = append(managed, e)
+	}
+	owned, _ := members.ToJSON()
+	for _, e := range subresourceManagers {
+		if e.Subresource != mgmtv1.MembersSubresource || e.Operation != metav1.ManagedFieldsOperationUpdate {
+			continue
+		}
+		managed = slices.DeleteFunc(managed, func(m metav1.ManagedFieldsEntry) bool {
+			return m.Manager == e.Manager && m.Operation == e.Operation && m.Subresource == e.Subresource
+		})
+		e.APIVersion, e.FieldsType, e.FieldsV1 = mgmtv1.SchemeGroupVersion.String(), "FieldsV1", &metav1.FieldsV1{Raw: owned}
+		managed = append(managed, e)
+	}
+	out := maps.Clone(annotations)
+	delete(out, ManagedFieldsAnnotation)
+	if len(managed) > 0 {
+		if raw, err := json.Marshal(managed); err == nil {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[ManagedFieldsAnnotation] = string(raw)
+		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -67,6 +68,10 @@ func (s *membersStorage) Update(ctx context.Context, name string, objInfo rest.U
 	}
 	p, err := s.projects.guaranteedUpdate(ctx, u, name, func(p *primusv1.Project, _ primusv1.Role) (string, error) {
 		old := toMembers(p)
+		// The field manager records an update's manager only on an object
+		// that has managers: it is given the Project's, and this write's
+		// entry is taken from what it returns (withMembersManagers).
+		old.ManagedFields = viewManagedFields(p.Annotations)
 		obj, err := objInfo.UpdatedObject(ctx, old)
 		if err != nil {
 			return "", err
@@ -83,7 +88,11 @@ func (s *membersStorage) Update(ctx context.Context, name string, objInfo rest.U
 				return "", err
 			}
 		}
-		p.Spec.Members = fromView(&mgmtv1.Project{Spec: mgmtv1.ProjectSpec{Members: in.Members}}).Spec.Members
+		members := fromView(&mgmtv1.Project{Spec: mgmtv1.ProjectSpec{Members: in.Members}}).Spec.Members
+		if !equality.Semantic.DeepEqual(members, p.Spec.Members) {
+			p.Annotations = withMembersManagers(p.Annotations, in.ManagedFields)
+		}
+		p.Spec.Members = members
 		return in.ResourceVersion, nil
 	}, opts)
 	if err != nil {

@@ -253,7 +253,10 @@ func (s *projectStorage) Update(ctx context.Context, name string, objInfo rest.U
 // as the registry's store does: the applied configuration on an empty
 // Project, created with the create authorization the patch handler puts in
 // createValidation. ok is false when the Project exists, also when another
-// writer created it meanwhile: the apply is then an update.
+// writer created it meanwhile: the apply is then an update. It is false
+// too when the caller may not create: the update then refuses a
+// non-member as for a Project that exists, so an apply does not tell
+// whether one does.
 func (s *projectStorage) createOnApply(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo,
 	createValidation rest.ValidateObjectFunc, opts *metav1.UpdateOptions) (obj runtime.Object, ok bool, err error) {
 	err = s.projects.Get(ctx, client.ObjectKey{Name: name}, &primusv1.Project{})
@@ -270,11 +273,19 @@ func (s *projectStorage) createOnApply(ctx context.Context, name string, objInfo
 	if in, isProject := obj.(*mgmtv1.Project); isProject && in.Name != name {
 		return nil, true, apierrors.NewBadRequest(fmt.Sprintf("metadata.name %q does not match the name in the URL, %q", in.Name, name))
 	}
+	if createValidation != nil {
+		if err := createValidation(ctx, obj); err != nil {
+			if apierrors.IsForbidden(err) {
+				return nil, false, nil
+			}
+			return nil, true, err
+		}
+	}
 	copts := &metav1.CreateOptions{}
 	if opts != nil {
 		copts.DryRun, copts.FieldManager = opts.DryRun, opts.FieldManager
 	}
-	obj, err = s.Create(ctx, obj, createValidation, copts)
+	obj, err = s.Create(ctx, obj, nil, copts) // validated above
 	if apierrors.IsAlreadyExists(err) {
 		return nil, false, nil
 	}

@@ -2,8 +2,6 @@ package hacheck
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -18,8 +16,7 @@ import (
 // module (examples/go.mod) is such a module; CI once failed there when
 // verify imported the replica harness.
 func TestImportsStayLight(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goBin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
 	require.NoError(t, err, "go list -deps")
 	deps := strings.Fields(string(out))
 	require.Contains(t, deps, "github.com/primus-dev/primus/internal/hacheck/verify", "the listing is of this package's imports")

@@ -46,4 +46,22 @@ func TestInstallPutsNamespacelessObjectsInTheReleaseNamespace(t *testing.T) {
 	require.NoError(t, err, "the replica is Ready")
 	_, err = replica.WaitSingleLeaderOf(ctx, all, operator, inst.Lease(), 30*time.Second)
 	require.NoError(t, err, "it leads, holding the Lease in %s", ns)
+
+	// Close removes what it applied outside the namespaces it made: the
+	// chart's RoleBinding in kube-system.
+	var elsewhere []string
+	for _, o := range inst.Objects {
+		if o.GetNamespace() == "kube-system" {
+			elsewhere = append(elsewhere, o.GetKind()+"/"+o.GetName())
+			assert.Equal(t, "RoleBinding", o.GetKind())
+		}
+	}
+	require.NotEmpty(t, elsewhere, "the chart binds the authentication reader in kube-system")
+	require.NoError(t, inst.Close(ctx))
+	for _, o := range inst.Objects {
+		if o.GetNamespace() == "kube-system" {
+			_, err := kube.RbacV1().RoleBindings("kube-system").Get(ctx, o.GetName(), metav1.GetOptions{})
+			assert.True(t, apierrors.IsNotFound(err), "%s deleted at Close: %v", o.GetName(), err)
+		}
+	}
 }

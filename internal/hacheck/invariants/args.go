@@ -30,12 +30,13 @@ const PrimusDeprecatedAPIAddressFlag = "--management-api-bind-address"
 
 // PrimusAPIAddress returns the address a primus command line args has the
 // API listen on, with the binary's precedence: the deprecated flag when set
-// and non-empty, else PrimusAPIAddressFlag. The flag it came from is
-// returned too; found is false when neither is set.
-func PrimusAPIAddress(args []string) (addr, flag string, found bool) {
+// and non-empty, else PrimusAPIAddressFlag; empty when neither is set. It
+// reads the arguments as written: a $(VAR) reference is not expanded (the
+// election reader, which knows the container's environment, does that).
+func PrimusAPIAddress(args []string) string {
 	if v, ok := ArgValue(args, PrimusDeprecatedAPIAddressFlag); ok && v != "" {
-		return v, PrimusDeprecatedAPIAddressFlag, true
+		return v
 	}
-	v, ok := ArgValue(args, PrimusAPIAddressFlag)
-	return v, PrimusAPIAddressFlag, ok
+	v, _ := ArgValue(args, PrimusAPIAddressFlag)
+	return v
 }

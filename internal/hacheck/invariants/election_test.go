@@ -101,7 +101,7 @@ func TestPrimusServesAPI(t *testing.T) {
 			le := r.container("ops", corev1.Container{Name: "primus", Image: "ghcr.io/primus-dev/primus:v1", Args: tc.args, Env: tc.env})
 			require.True(t, le.Known)
 			assert.Equal(t, tc.want, le.ServesAPI)
-			addr, _, _ := PrimusAPIAddress(tc.args)
+			addr := PrimusAPIAddress(tc.args)
 			if tc.env == nil {
 				assert.Equal(t, tc.want, addr != "0", "PrimusAPIAddress agrees: %q", addr)
 			}

@@ -68,7 +68,7 @@ func (cfg Config) bindFlag(flag string) string {
 // replaces apiAddressFlag when set), or apiAddressFlag=0 with off true
 // when that address is 0.
 func (cfg Config) apiFlag() (flag string, off bool) {
-	addr, _, _ := invariants.PrimusAPIAddress(cfg.Args)
+	addr := invariants.PrimusAPIAddress(cfg.Args)
 	if addr == "0" {
 		return apiAddressFlag + "=0", true // the API is off, as in the Pod
 	}

@@ -171,17 +171,19 @@ func (i *Installation) applyChartObjects(ctx context.Context) error {
 	for _, kind := range installKinds {
 		for _, obj := range render.Find(i.Objects, kind) {
 			u := obj.Unstructured
-			if err := i.app.apply(ctx, u); err != nil {
+			if _, err := i.app.apply(ctx, u); err != nil {
 				return fmt.Errorf("install: %w", err)
 			}
-			switch {
-			case kind == "CustomResourceDefinition":
+			if kind == "CustomResourceDefinition" {
 				if err := i.waitServed(ctx, u); err != nil {
 					return err
 				}
-			case u.GetNamespace() == "":
-				i.onClose(func(ctx context.Context) error { return i.app.delete(ctx, u) })
+				continue
 			}
+			// Each object goes at Close: cluster-scoped ones, and namespaced
+			// ones in a namespace the Installation did not create (the
+			// chart's RoleBinding in kube-system, a release in default).
+			i.onClose(func(ctx context.Context) error { return i.app.delete(ctx, u) })
 		}
 	}
 	return nil

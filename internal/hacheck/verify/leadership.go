@@ -211,7 +211,7 @@ func runsPrimus(d *appsv1.Deployment) bool {
 // address they listen on (invariants.PrimusAPIAddress) is not 0.
 func servesAPI(d *appsv1.Deployment) bool {
 	for _, c := range d.Spec.Template.Spec.Containers {
-		if addr, _, _ := invariants.PrimusAPIAddress(append(append([]string{}, c.Command...), c.Args...)); addr == "0" {
+		if invariants.PrimusAPIAddress(append(append([]string{}, c.Command...), c.Args...)) == "0" {
 			return false
 		}
 	}

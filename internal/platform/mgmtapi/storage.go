@@ -181,6 +181,9 @@ func (s *projectStorage) Create(ctx context.Context, obj runtime.Object, createV
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a Project: %T", obj))
 	}
+	if err := reservedAnnotation(in); err != nil {
+		return nil, err
+	}
 	if createValidation != nil {
 		if err := createValidation(ctx, obj); err != nil {
 			return nil, err
@@ -232,6 +235,9 @@ func (s *projectStorage) Update(ctx context.Context, name string, objInfo rest.U
 		}
 		if in.Name != name {
 			return "", apierrors.NewBadRequest(fmt.Sprintf("metadata.name %q does not match the name in the URL, %q", in.Name, name))
+		}
+		if err := reservedAnnotation(in); err != nil {
+			return "", err
 		}
 		if updateValidation != nil {
 			if err := updateValidation(ctx, in, old); err != nil {
@@ -407,6 +413,19 @@ func (s *projectStorage) Delete(ctx context.Context, name string, deleteValidati
 		return nil, false, translate(err, name)
 	}
 	return toView(&after, role), false, nil
+}
+
+// reservedAnnotation refuses a Project a caller sent with
+// ManagedFieldsAnnotation: the view keeps its managers there, so a value of
+// the caller's could not be stored.
+func reservedAnnotation(in *mgmtv1.Project) error {
+	if _, ok := in.Annotations[ManagedFieldsAnnotation]; !ok {
+		return nil
+	}
+	return apierrors.NewInvalid(mgmtv1.SchemeGroupVersion.WithKind("Project").GroupKind(), in.Name, field.ErrorList{
+		field.Forbidden(field.NewPath("metadata", "annotations").Key(ManagedFieldsAnnotation),
+			"reserved: the management API keeps the field managers of its Projects there (see metadata.managedFields)"),
+	})
 }
 
 // invalid returns the Invalid error of p's problems, or nil.

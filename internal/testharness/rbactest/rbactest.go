@@ -50,7 +50,7 @@ func GrantCluster(t testing.TB, kube kubernetes.Interface, name string, rules []
 }
 
 // waitAllowed waits until a SubjectAccessReview allows each subject the
-// first verb on the first resource of each rule.
+// first verb on the first resource (and resource name) of each rule.
 func waitAllowed(t testing.TB, kube kubernetes.Interface, rules []rbacv1.PolicyRule, subjects []rbacv1.Subject) {
 	t.Helper()
 	for _, s := range subjects {
@@ -71,6 +71,9 @@ func waitAllowed(t testing.TB, kube kubernetes.Interface, rules []rbacv1.PolicyR
 			}
 			attrs := review.Spec.ResourceAttributes
 			attrs.Resource, attrs.Subresource, _ = strings.Cut(attrs.Resource, "/")
+			if len(r.ResourceNames) > 0 {
+				attrs.Name = r.ResourceNames[0]
+			}
 			require.Eventually(t, func() bool {
 				got, err := kube.AuthorizationV1().SubjectAccessReviews().Create(t.Context(), review, metav1.CreateOptions{})
 				return err == nil && got.Status.Allowed

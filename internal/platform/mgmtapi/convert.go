@@ -62,19 +62,7 @@ func toView(stored *primusv1.Project, role primusv1.Role) *mgmtv1.Project {
 func fromView(in *mgmtv1.Project) *primusv1.Project {
 	out := &primusv1.Project{}
 	out.Name = in.Name
-	out.Labels, out.Annotations = in.Labels, maps.Clone(in.Annotations)
-	delete(out.Annotations, ManagedFieldsAnnotation)
-	if len(in.ManagedFields) > 0 {
-		if raw, err := json.Marshal(in.ManagedFields); err == nil {
-			if out.Annotations == nil {
-				out.Annotations = map[string]string{}
-			}
-			out.Annotations[ManagedFieldsAnnotation] = string(raw)
-		}
-	}
-	if len(out.Annotations) == 0 {
-		out.Annotations = nil
-	}
+	out.Labels, out.Annotations = in.Labels, withViewManagedFields(in.Annotations, in.ManagedFields)
 	out.Spec.DisplayName = in.Spec.DisplayName
 	out.Spec.Quota = in.DeepCopy().Spec.Quota
 	for _, m := range in.Spec.Members {
@@ -125,6 +113,13 @@ func withMembersManagers(annotations map[string]string, subresourceManagers []me
 		e.APIVersion, e.FieldsType, e.FieldsV1 = mgmtv1.SchemeGroupVersion.String(), "FieldsV1", &metav1.FieldsV1{Raw: owned}
 		managed = append(managed, e)
 	}
+	return withViewManagedFields(annotations, managed)
+}
+
+// withViewManagedFields is a copy of annotations whose
+// ManagedFieldsAnnotation holds managed (none when managed is empty),
+// whatever value it had; nil when no annotation is left.
+func withViewManagedFields(annotations map[string]string, managed []metav1.ManagedFieldsEntry) map[string]string {
 	out := maps.Clone(annotations)
 	delete(out, ManagedFieldsAnnotation)
 	if len(managed) > 0 {

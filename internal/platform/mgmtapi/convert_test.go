@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -92,4 +93,34 @@ func TestViewManagedFields(t *testing.T) {
 		assert.Nil(t, v.Annotations)
 		assert.Contains(t, stored.Annotations, ManagedFieldsAnnotation, "the stored Project is not changed")
 	})
+}
+
+// TestWithMembersManagers: a write through the members subresource takes
+// spec.members from every manager (one left with nothing is dropped) and
+// gives it to the subresource's update managers, replacing an earlier
+// entry of the same manager; the Project's own entries among those the
+// subresource's field manager returns are ignored.
+func TestWithMembersManagers(t *testing.T) {
+	fields := func(raw string) *metav1.FieldsV1 { return &metav1.FieldsV1{Raw: []byte(raw)} }
+	before := []metav1.ManagedFieldsEntry{
+		{Manager: "alice-tool", Operation: metav1.ManagedFieldsOperationApply, FieldsType: "FieldsV1", FieldsV1: fields(`{"f:spec":{"f:displayName":{},"f:members":{}}}`)},
+		{Manager: "bob-tool", Operation: metav1.ManagedFieldsOperationApply, FieldsType: "FieldsV1", FieldsV1: fields(`{"f:spec":{"f:members":{}}}`)},
+		{Manager: "kubectl-patch", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "members", FieldsType: "FieldsV1", FieldsV1: fields(`{"f:spec":{"f:members":{}}}`)},
+	}
+	annotations := withViewManagedFields(map[string]string{"team": "web"}, before)
+	subresource := []metav1.ManagedFieldsEntry{
+		before[0], // the Project's own entries come back too
+		{Manager: "kubectl-patch", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "members", FieldsType: "FieldsV1", FieldsV1: fields(`{"f:members":{}}`)},
+	}
+
+	got := withMembersManagers(annotations, subresource)
+	assert.Equal(t, "web", got["team"])
+	managed := viewManagedFields(got)
+	require.Len(t, managed, 2, "%v", managed)
+	assert.Equal(t, "alice-tool", managed[0].Manager)
+	assert.JSONEq(t, `{"f:spec":{"f:displayName":{}}}`, string(managed[0].FieldsV1.Raw), "alice keeps the display name")
+	assert.Equal(t, "kubectl-patch", managed[1].Manager)
+	assert.Equal(t, "members", managed[1].Subresource)
+	assert.Equal(t, mgmtv1.SchemeGroupVersion.String(), managed[1].APIVersion)
+	assert.JSONEq(t, `{"f:spec":{"f:members":{}}}`, string(managed[1].FieldsV1.Raw), "in the Project's paths")
 }

@@ -105,7 +105,9 @@ func (s *membersStorage) Update(ctx context.Context, name string, objInfo rest.U
 func toMembers(p *primusv1.Project) *mgmtv1.ProjectMembers {
 	view := toView(p, "")
 	// The Project's managedFields describe the Project's fields, not this
-	// subresource's, and a change of members through it records none.
+	// subresource's: the subresource shows none. (Update hands them to the
+	// field manager and records its write's manager on the Project: see
+	// withMembersManagers.)
 	view.ManagedFields = nil
 	out := &mgmtv1.ProjectMembers{ObjectMeta: view.ObjectMeta, Members: view.Spec.Members}
 	out.APIVersion, out.Kind = mgmtv1.SchemeGroupVersion.String(), "ProjectMembers"

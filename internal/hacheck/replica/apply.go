@@ -30,43 +30,41 @@ func newApplier(dyn dynamic.Interface, kube kubernetes.Interface, namespace stri
 }
 
 // resource returns the client of obj's resource, refreshing discovery once
-// when the kind is unknown (a CRD applied a moment ago), and whether the
-// resource is namespaced. A namespaced object without a namespace is given
-// the applier's (on obj itself).
-func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, bool, error) {
+// when the kind is unknown (a CRD applied a moment ago). A namespaced
+// object without a namespace is given the applier's (on obj itself).
+func (a *applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := obj.GroupVersionKind()
 	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		a.mapper.Reset()
 		if m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
-			return nil, false, fmt.Errorf("map %s: %w", gvk, err)
+			return nil, fmt.Errorf("map %s: %w", gvk, err)
 		}
 	}
 	if m.Scope.Name() != meta.RESTScopeNameNamespace {
-		return a.dyn.Resource(m.Resource), false, nil
+		return a.dyn.Resource(m.Resource), nil
 	}
 	if obj.GetNamespace() == "" {
 		obj.SetNamespace(a.namespace)
 	}
-	return a.dyn.Resource(m.Resource).Namespace(obj.GetNamespace()), true, nil
+	return a.dyn.Resource(m.Resource).Namespace(obj.GetNamespace()), nil
 }
 
-// apply server-side applies obj and reports whether its resource is
-// namespaced.
-func (a *applier) apply(ctx context.Context, obj *unstructured.Unstructured) (namespaced bool, err error) {
-	res, namespaced, err := a.resource(obj)
+// apply server-side applies obj.
+func (a *applier) apply(ctx context.Context, obj *unstructured.Unstructured) error {
+	res, err := a.resource(obj)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if _, err := res.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: fieldManager, Force: true}); err != nil {
-		return namespaced, fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		return fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
-	return namespaced, nil
+	return nil
 }
 
 // delete deletes obj; an object already gone is no error.
 func (a *applier) delete(ctx context.Context, obj *unstructured.Unstructured) error {
-	res, _, err := a.resource(obj)
+	res, err := a.resource(obj)
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func (i *Installation) applyChartObjects(ctx context.Context) error {
 	for _, kind := range installKinds {
 		for _, obj := range render.Find(i.Objects, kind) {
 			u := obj.Unstructured
-			if _, err := i.app.apply(ctx, u); err != nil {
+			if err := i.app.apply(ctx, u); err != nil {
 				return fmt.Errorf("install: %w", err)
 			}
 			if kind == "CustomResourceDefinition" {

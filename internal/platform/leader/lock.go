@@ -63,6 +63,10 @@ type Lock struct {
 	// already holds, and only the watcher knows whose it was and why it
 	// could be taken.
 	takeover *takeover
+	// lastHolder is the last other holder seen, by a read of the Lease or
+	// by the Watcher: a release empties the holder, and the log of the
+	// acquisition that follows names who released it.
+	lastHolder string
 }
 
 // LockOptions configures NewLock.
@@ -338,6 +342,9 @@ func (l *Lock) observe(rec *resourcelock.LeaderElectionRecord) {
 	l.mu.Lock()
 	prev := l.observed
 	l.observed = rec
+	if rec.HolderIdentity != "" && rec.HolderIdentity != l.identity {
+		l.lastHolder = rec.HolderIdentity
+	}
 	if rec.HolderIdentity != l.identity {
 		// Whatever the watcher took was taken from it again.
 		l.takeover = nil
@@ -386,6 +393,7 @@ func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, start time.Time, rea
 	if nowLeading != wasLeading {
 		l.takeover = nil
 	}
+	lastHolder := l.lastHolder
 	l.mu.Unlock()
 
 	switch {
@@ -395,6 +403,8 @@ func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, start time.Time, rea
 		case reason != "":
 		case took != nil:
 			reason, previous = took.reason+"; taken on watch", took.previous
+		case prev != nil && prev.HolderIdentity == "" && !prev.RenewTime.IsZero() && lastHolder != "":
+			reason, previous = "lease released by "+lastHolder, lastHolder
 		default:
 			reason = l.acquireReason(prev)
 		}
@@ -426,6 +436,17 @@ func (l *Lock) acquireReason(prev *resourcelock.LeaderElectionRecord) string {
 		return fmt.Sprintf("lease of %s expired (last renewed %s, expired %s ago)",
 			prev.HolderIdentity, prev.RenewTime.UTC().Format(time.RFC3339), l.now().Sub(expiry).Round(time.Millisecond))
 	}
+}
+
+// sawHolder records holder as the Lease's last other holder seen (see
+// lastHolder); the Watcher calls it for every holder its watch shows.
+func (l *Lock) sawHolder(holder string) {
+	if holder == "" || holder == l.identity {
+		return
+	}
+	l.mu.Lock()
+	l.lastHolder = holder
+	l.mu.Unlock()
 }
 
 // holderOf returns the holder of rec, or "" for nil.

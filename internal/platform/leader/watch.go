@@ -200,6 +200,7 @@ func (w *Watcher) saw(obj any) {
 	w.lease, w.seenAt = l.DeepCopy(), w.now()
 	if h := ptr.Deref(l.Spec.HolderIdentity, ""); h != "" {
 		w.lastHolder = h
+		w.lock.sawHolder(h)
 	}
 	// A Lease naming this replica is its own acquisition (acquire records
 	// it at once too, but the elector's own Update can also return before

@@ -334,6 +334,16 @@ func (l *Lock) tookOnWatch(previous, reason string) {
 	l.takeover = &takeover{previous: previous, reason: reason}
 }
 
+// forgetTakeover drops what tookOnWatch recorded when the watcher's write
+// failed, unless this replica leads by now (the record was then used).
+func (l *Lock) forgetTakeover() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.leading {
+		l.takeover = nil
+	}
+}
+
 // observe records a Lease read by Get and logs a new holder. A read that
 // shows another holder (or none) while this replica leads ends its
 // leadership at once: Fresh turns false and the watchdog stops the
@@ -345,8 +355,9 @@ func (l *Lock) observe(rec *resourcelock.LeaderElectionRecord) {
 	if rec.HolderIdentity != "" && rec.HolderIdentity != l.identity {
 		l.lastHolder = rec.HolderIdentity
 	}
-	if rec.HolderIdentity != l.identity {
-		// Whatever the watcher took was taken from it again.
+	if rec.HolderIdentity != "" && rec.HolderIdentity != l.identity {
+		// Whatever the watcher took was taken from it again. (A free
+		// Lease is the watcher's write not yet applied.)
 		l.takeover = nil
 	}
 	usurped := l.leading && !l.releasing && l.usurper == "" && rec.HolderIdentity != l.identity

@@ -342,11 +342,15 @@ func (w *Watcher) acquire(ctx context.Context, rv string) (string, error) {
 	}
 	upd := lease.DeepCopy()
 	upd.Spec = resourcelock.LeaderElectionRecordToLeaseSpec(&rec)
+	// Recorded before the write: the elector, polling a free Lease, can
+	// read this write and renew before Update returns here, and its log of
+	// the acquisition must say whose Lease it was and why.
+	w.lock.tookOnWatch(previous, reason)
 	taken, err := w.leases.Update(ctx, upd, metav1.UpdateOptions{})
 	if err != nil {
+		w.lock.forgetTakeover()
 		return "", err
 	}
-	w.lock.tookOnWatch(previous, reason)
 	// Record the write now rather than when its watch event arrives: the
 	// elector's poll, woken next, then sees this replica holding the Lease
 	// at once instead of waiting for the event (which wakes it again, see

@@ -34,9 +34,18 @@ const PrimusDeprecatedAPIAddressFlag = "--management-api-bind-address"
 // reads the arguments as written: a $(VAR) reference is not expanded (the
 // election reader, which knows the container's environment, does that).
 func PrimusAPIAddress(args []string) string {
-	if v, ok := ArgValue(args, PrimusDeprecatedAPIAddressFlag); ok && v != "" {
-		return v
+	return apiAddress(func(flag string) (string, bool) { return ArgValue(args, flag) }, PrimusAPIAddressFlag, PrimusDeprecatedAPIAddressFlag)
+}
+
+// apiAddress applies the binary's precedence between an API's address
+// flags: deprecated when set and non-empty, else primary; lookup reads one
+// flag's value. An empty deprecated names no such flag.
+func apiAddress(lookup func(flag string) (string, bool), primary, deprecated string) string {
+	if deprecated != "" {
+		if v, ok := lookup(deprecated); ok && v != "" {
+			return v
+		}
 	}
-	v, _ := ArgValue(args, PrimusAPIAddressFlag)
+	v, _ := lookup(primary)
 	return v
 }

@@ -155,14 +155,8 @@ func (r *electionReader) container(namespace string, c corev1.Container) LeaderE
 	if known {
 		le.Controller, le.ServesAPI, le.Known = entry.Name, entry.ServesAPI, true
 		if entry.APIAddressFlag != "" {
-			s, ok := setting{}, false
-			if entry.DeprecatedAPIAddressFlag != "" {
-				s, ok = read([]string{entry.DeprecatedAPIAddressFlag})
-			}
-			if !ok || s.value == "" {
-				s, ok = read([]string{entry.APIAddressFlag})
-			}
-			if ok && s.value == "0" {
+			value := func(flag string) (string, bool) { s, ok := read([]string{flag}); return s.value, ok }
+			if apiAddress(value, entry.APIAddressFlag, entry.DeprecatedAPIAddressFlag) == "0" {
 				le.ServesAPI = false // the API is turned off
 			}
 		}

@@ -304,25 +304,24 @@ type replicaAnswer struct {
 // primus_leader. With apiOn false (--api-bind-address=0) there is no API to
 // ask: it asks for no token and returns the metric check only.
 func checkReplicas(ctx context.Context, r *Report, holderPod string, apiOn bool, opts Options) []Check {
-	api, metric := Check{ID: CheckReplicasAPI}, Check{ID: CheckLeadingMetric}
-	checks := func() []Check {
+	// Both checks, or the metric check alone when there is no API.
+	checks := func(api, metric Check) []Check {
 		if !apiOn {
 			return []Check{metric}
 		}
 		return []Check{api, metric}
 	}
+	failed := func(msg string) []Check {
+		return checks(Check{ID: CheckReplicasAPI, Message: msg}, Check{ID: CheckLeadingMetric, Message: msg})
+	}
 	if opts.Replicas == nil {
-		api.Message = "no way to reach the replica processes from here"
-		metric.Message = api.Message
-		return checks()
+		return failed("no way to reach the replica processes from here")
 	}
 	var token string
 	if apiOn {
 		var err error
 		if token, err = opts.Replicas.Token(ctx); err != nil {
-			api.Message = fmt.Sprintf("token for the replicas' API: %v", err)
-			metric.Message = api.Message
-			return checks()
+			return failed(fmt.Sprintf("token for the replicas' API: %v", err))
 		}
 	}
 	answers := make([]replicaAnswer, len(r.Pods))
@@ -347,11 +346,7 @@ func checkReplicas(ctx context.Context, r *Report, holderPod string, apiOn bool,
 		})
 	}
 	wg.Wait()
-	metric = judgeMetric(answers, holderPod)
-	if !apiOn {
-		return []Check{metric}
-	}
-	return []Check{judgeAPI(answers), metric}
+	return checks(judgeAPI(answers), judgeMetric(answers, holderPod))
 }
 
 func judgeAPI(answers []replicaAnswer) Check {

@@ -354,8 +354,6 @@ func (l *Lock) observe(rec *resourcelock.LeaderElectionRecord) {
 	l.observed = rec
 	if rec.HolderIdentity != "" && rec.HolderIdentity != l.identity {
 		l.lastHolder = rec.HolderIdentity
-	}
-	if rec.HolderIdentity != "" && rec.HolderIdentity != l.identity {
 		// Whatever the watcher took was taken from it again. (A free
 		// Lease is the watcher's write not yet applied.)
 		l.takeover = nil
@@ -414,10 +412,8 @@ func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, start time.Time, rea
 		case reason != "":
 		case took != nil:
 			reason, previous = took.reason+"; taken on watch", took.previous
-		case prev != nil && prev.HolderIdentity == "" && !prev.RenewTime.IsZero() && lastHolder != "":
-			reason, previous = "lease released by "+lastHolder, lastHolder
 		default:
-			reason = l.acquireReason(prev)
+			reason, previous = l.acquireReason(prev, lastHolder)
 		}
 		l.metrics.Leader.Set(1)
 		l.metrics.Transitions.Inc()
@@ -430,22 +426,25 @@ func (l *Lock) wrote(rec resourcelock.LeaderElectionRecord, start time.Time, rea
 	}
 }
 
-// acquireReason says why this replica could take the Lease, from the last
-// record it had seen.
-func (l *Lock) acquireReason(prev *resourcelock.LeaderElectionRecord) string {
+// acquireReason says why this replica could take the Lease, and from
+// whom, from the last record it had seen; a released Lease names
+// lastHolder (see Lock.lastHolder) when it is known.
+func (l *Lock) acquireReason(prev *resourcelock.LeaderElectionRecord, lastHolder string) (reason, previous string) {
 	switch {
 	case prev == nil:
-		return "lease free"
+		return "lease free", ""
 	case prev.HolderIdentity == "" && prev.RenewTime.IsZero():
-		return "lease never held"
+		return "lease never held", ""
+	case prev.HolderIdentity == "" && lastHolder != "":
+		return "lease released by " + lastHolder, lastHolder
 	case prev.HolderIdentity == "":
-		return "lease released by the previous holder"
+		return "lease released by the previous holder", ""
 	case prev.HolderIdentity == l.identity:
-		return "lease still held by this identity"
+		return "lease still held by this identity", prev.HolderIdentity
 	default:
 		expiry := prev.RenewTime.Add(time.Duration(prev.LeaseDurationSeconds) * time.Second)
 		return fmt.Sprintf("lease of %s expired (last renewed %s, expired %s ago)",
-			prev.HolderIdentity, prev.RenewTime.UTC().Format(time.RFC3339), l.now().Sub(expiry).Round(time.Millisecond))
+			prev.HolderIdentity, prev.RenewTime.UTC().Format(time.RFC3339), l.now().Sub(expiry).Round(time.Millisecond)), prev.HolderIdentity
 	}
 }
 
